@@ -1,0 +1,12 @@
+//! Types shared by the two halves of jjc.
+//!
+//! The capture side (reading → decoding → flows → output) and the language side
+//! (syntax → semantics → kernel IR → interpreter / JIT) never depend on each other.
+//! They meet here: the [`PacketView`] that the decoder builds and kernels read, the
+//! [`Direction`] a flow assigns to a packet, and the column types of an output table.
+
+mod packet;
+mod table;
+
+pub use packet::{Direction, IpBytes, PacketView, TcpFlags, MAX_VLANS};
+pub use table::{Column, ColumnType, Value};
