@@ -5,8 +5,9 @@
 //! They meet here: the [`PacketView`] that the decoder builds and kernels read, the
 //! [`Direction`] a flow assigns to a packet, and the column types of an output table.
 
-mod packet;
+
 mod table;
 
-pub use packet::{Direction, IpBytes, PacketView, TcpFlags, MAX_VLANS};
+pub mod packet;
+pub use packet::{Direction, IpBytes, MAX_VLANS, PacketView, TcpFlags};
 pub use table::{Column, ColumnType, Value};

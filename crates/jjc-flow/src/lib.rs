@@ -1,0 +1,27 @@
+//! Flow assembly: packets in, ended flows out.
+//!
+//! A [`FlowTable`] takes decoded packets in file order and groups them into bidirectional
+//! flows (DESIGN.md §2 "Flows"). Each flow carries the engine's [`FlowRecord`] and a
+//! per-flow state of the caller's choosing (the feature kernel's), updated by a
+//! [`FlowHandler`] — generic, so the per-packet path has no dynamic dispatch.
+//!
+//! Flows end on idle timeout, active timeout, TCP end (`--tcp-end`), eviction when a
+//! partition is full (`--max-flows`) and end of input. Ended flows wait in the table until
+//! the caller drains them; [`FlowTable::drain_ended`] hands them over sorted by the time of
+//! their ending event, then key, so the output order depends only on the capture.
+
+#![warn(missing_docs)]
+
+mod config;
+mod key;
+mod partition;
+mod record;
+mod table;
+
+pub use config::{ConfigError, FlowConfig, TcpEnd};
+pub use key::{FlowKey, partition_hash};
+pub use record::{EndReason, FlowRecord};
+pub use table::{EndedFlow, FlowHandler, FlowTable, NoFeatures};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,145 @@
+//! The flow table: fixed partitions of live flows, and the flows that have ended.
+
+use jjc_abi::PacketView;
+
+use crate::config::{ConfigError, FlowConfig};
+use crate::key::{FlowKey, partition_hash};
+use crate::partition::Partition;
+use crate::record::FlowRecord;
+
+/// The most partitions a table has. Fewer when `--max-flows` is smaller, so every partition
+/// can hold at least one flow.
+pub const MAX_PARTITIONS: usize = 64;
+
+/// What runs for every flow: makes its state when it starts and updates it per packet.
+///
+/// Generic rather than a trait object, so the per-packet call is static.
+pub trait FlowHandler {
+    /// Per-flow state, kept inline in the flow's table entry.
+    type State;
+    /// The state of a flow that starts now (`flow` has no packet counted yet).
+    fn start(&mut self, flow: &FlowRecord) -> Self::State;
+    /// Takes one packet of the flow, after the flow record has counted it.
+    fn update(&mut self, state: &mut Self::State, flow: &FlowRecord, pkt: &PacketView<'_>);
+}
+
+/// A handler with no per-flow state: the engine's flow record only.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoFeatures;
+
+impl FlowHandler for NoFeatures {
+    type State = ();
+    fn start(&mut self, _: &FlowRecord) {}
+    fn update(&mut self, _: &mut (), _: &FlowRecord, _: &PacketView<'_>) {}
+}
+
+/// A flow that has ended, with its state, waiting to be written.
+#[derive(Debug, Clone)]
+pub struct EndedFlow<S> {
+    /// Capture time of the event that ended it (`+inf` for end of input).
+    pub event_time: f64,
+    /// Its key.
+    pub key: FlowKey,
+    /// The engine's record of it.
+    pub record: FlowRecord,
+    /// The handler's state for it.
+    pub state: S,
+}
+
+/// Live flows split over fixed partitions, each with its own share of `--max-flows`.
+pub struct FlowTable<H: FlowHandler> {
+    config: FlowConfig,
+    partitions: Vec<Partition<H::State>>,
+    handler: H,
+    clock: f64,
+    packets: u64,
+}
+
+impl<H: FlowHandler> FlowTable<H> {
+    /// An empty table applying `config`, running `handler` on every flow.
+    pub fn new(config: FlowConfig, handler: H) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let n = config
+            .max_flows
+            .map_or(MAX_PARTITIONS, |m| m.min(MAX_PARTITIONS));
+        let partitions = (0..n)
+            .map(|i| {
+                let cap = config.max_flows.map(|m| m / n + usize::from(i < m % n));
+                Partition::new(cap)
+            })
+            .collect();
+        Ok(FlowTable {
+            config,
+            partitions,
+            handler,
+            clock: f64::NEG_INFINITY,
+            packets: 0,
+        })
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &FlowConfig {
+        &self.config
+    }
+
+    /// The handler.
+    pub fn handler(&self) -> &H {
+        &self.handler
+    }
+
+    /// The capture clock: the largest packet time seen so far.
+    pub fn clock(&self) -> f64 {
+        self.clock
+    }
+
+    /// Packets taken so far.
+    pub fn packets(&self) -> u64 {
+        self.packets
+    }
+
+    /// Flows live now.
+    pub fn live_flows(&self) -> usize {
+        self.partitions.iter().map(Partition::live).sum()
+    }
+
+    /// Takes one packet in file order: sets its direction, adds it to its flow (starting or
+    /// ending flows as the rules say) and runs the handler on it.
+    #[inline]
+    pub fn process(&mut self, pkt: &mut PacketView<'_>) {
+        if pkt.ts > self.clock {
+            self.clock = pkt.ts;
+        }
+        self.packets += 1;
+        let key = FlowKey::of(pkt);
+        let p = (partition_hash(&key) % self.partitions.len() as u64) as usize;
+        self.partitions[p].process(pkt, &key, self.clock, &self.config, &mut self.handler);
+    }
+
+    /// Ends, in every partition, the flows whose deadline the capture clock has passed.
+    pub fn sweep(&mut self) {
+        for p in &mut self.partitions {
+            p.sweep(self.clock, &self.config);
+        }
+    }
+
+    /// Ends every live flow (end of input).
+    pub fn end_all(&mut self) {
+        for p in &mut self.partitions {
+            p.end_all();
+        }
+    }
+
+    /// Moves the flows that ended since the last call into `out`, sorted by the time of their
+    /// ending event, then key.
+    pub fn drain_ended(&mut self, out: &mut Vec<EndedFlow<H::State>>) {
+        let start = out.len();
+        for p in &mut self.partitions {
+            p.take_ended(out);
+        }
+        out[start..].sort_by(|a, b| {
+            a.event_time
+                .total_cmp(&b.event_time)
+                .then(a.key.cmp(&b.key))
+        });
+    }
+}
