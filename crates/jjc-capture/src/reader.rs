@@ -1,0 +1,412 @@
+//! The capture reader: opens a file or stream, recognises its format and hands out records.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+
+use crate::damage::Damage;
+use crate::error::CaptureError;
+use crate::format::{CaptureFormat, sniff_format};
+use crate::interface::Interface;
+use crate::parser::{Progress, Step};
+use crate::pcap::{GLOBAL_HEADER_LEN, PcapLayout};
+use crate::pcapng::{Sections, hex};
+use crate::record::Record;
+use crate::source::Source;
+use crate::stats::ReadStats;
+
+/// Bytes read before deciding what a file is: a pcap global header or the smallest pcapng
+/// Section Header Block.
+const PROBE_LEN: usize = 28;
+
+/// How the records of the capture are laid out.
+#[derive(Debug)]
+enum Layout {
+    /// Classic pcap.
+    Pcap(PcapLayout),
+    /// pcapng, with the section being read.
+    PcapNg(Sections),
+}
+
+/// Reads the records of one capture, in file order.
+///
+/// A lending iterator: each [`Record`] borrows the reader until the next call to
+/// [`CaptureReader::next_record`]. Memory-mapped files are read without copying; streams
+/// through one bounded buffer that is reused.
+pub struct CaptureReader {
+    /// The file's path or the stream's name, for messages.
+    name: String,
+    /// The capture's format.
+    format: CaptureFormat,
+    /// Size of the input, when known.
+    total_bytes: Option<u64>,
+    /// Where the bytes come from.
+    source: Source,
+    /// Position, interfaces and counts.
+    progress: Progress,
+    /// Format-specific parsing state.
+    layout: Layout,
+    /// Where and why reading stopped early.
+    damage: Option<Damage>,
+    /// The end, damage or an I/O error was reached.
+    finished: bool,
+}
+
+impl CaptureReader {
+    /// Opens a capture file: memory-mapped, or streamed if it cannot be mapped (a pipe, say).
+    ///
+    /// A file that is not a capture (unknown magic number, or shorter than a header) is
+    /// [`CaptureError::NotACapture`], naming the file and what was found.
+    pub fn open(path: &Path) -> Result<CaptureReader, CaptureError> {
+        let name = path.display().to_string();
+        let file = File::open(path).map_err(|e| CaptureError::io(&name, e))?;
+        let size = file
+            .metadata()
+            .ok()
+            .filter(|meta| meta.is_file())
+            .map(|meta| meta.len());
+        let source = match size {
+            Some(_) => match map(&file) {
+                Some(map) => Source::Mapped(map),
+                None => Source::stream(Box::new(file)),
+            },
+            None => Source::stream(Box::new(file)),
+        };
+        CaptureReader::start(name, source, size)
+    }
+
+    /// Reads a capture from any stream (standard input, say), through a bounded buffer that
+    /// is reused: the stream is never read into memory whole. `name` is used in messages.
+    pub fn from_stream(
+        name: &str,
+        stream: Box<dyn Read + Send>,
+    ) -> Result<CaptureReader, CaptureError> {
+        CaptureReader::start(name.to_string(), Source::stream(stream), None)
+    }
+
+    /// Recognises the format from the first bytes and prepares to read the first record.
+    fn start(
+        name: String,
+        mut source: Source,
+        total_bytes: Option<u64>,
+    ) -> Result<CaptureReader, CaptureError> {
+        let have = source
+            .ensure(0, PROBE_LEN)
+            .map_err(|e| CaptureError::io(&name, e))?;
+        let head = source.bytes(0, have);
+        let not_a_capture = |found: String| CaptureError::NotACapture {
+            path: PathBuf::from(&name),
+            found,
+        };
+        let Some(format) = sniff_format(head) else {
+            return Err(not_a_capture(if head.is_empty() {
+                "the file is empty".to_string()
+            } else {
+                format!("first bytes {}", hex(head.get(..4).unwrap_or(head)))
+            }));
+        };
+        let mut progress = Progress {
+            pos: 0,
+            interfaces: Vec::new(),
+            stats: ReadStats::default(),
+            last_ts: 0.0,
+        };
+        let layout = match format {
+            CaptureFormat::Pcap { .. } => {
+                let Some((layout, interface)) = PcapLayout::from_header(format, head) else {
+                    return Err(not_a_capture(format!(
+                        "only {have} bytes, shorter than a pcap header ({GLOBAL_HEADER_LEN} bytes)"
+                    )));
+                };
+                progress.interfaces.push(interface);
+                progress.pos = GLOBAL_HEADER_LEN as u64;
+                Layout::Pcap(layout)
+            }
+            CaptureFormat::PcapNg => {
+                if have < PROBE_LEN {
+                    return Err(not_a_capture(format!(
+                        "only {have} bytes, shorter than a pcapng section header \
+                         ({PROBE_LEN} bytes)"
+                    )));
+                }
+                let magic = head.get(8..12).unwrap_or(&[]);
+                if Sections::byte_order_of(magic).is_none() {
+                    return Err(not_a_capture(format!(
+                        "pcapng section header with unknown byte-order magic {}",
+                        hex(magic)
+                    )));
+                }
+                Layout::PcapNg(Sections::new())
+            }
+        };
+        Ok(CaptureReader {
+            name,
+            format,
+            total_bytes,
+            source,
+            progress,
+            layout,
+            damage: None,
+            finished: false,
+        })
+    }
+
+    /// The file's path or the stream's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The capture's format.
+    pub fn format(&self) -> CaptureFormat {
+        self.format
+    }
+
+    /// The next packet record, or `None` at the end of the capture or where it is damaged
+    /// (see [`CaptureReader::damage`]). The record is valid until the next call.
+    ///
+    /// Errors only for I/O errors; after an error, or once `None` was returned, the reader
+    /// returns `None`.
+    pub fn next_record(&mut self) -> Result<Option<Record<'_>>, CaptureError> {
+        if self.finished {
+            return Ok(None);
+        }
+        let packet = loop {
+            let step = match &mut self.layout {
+                Layout::Pcap(layout) => layout.step(&mut self.progress, &mut self.source),
+                Layout::PcapNg(sections) => sections.step(&mut self.progress, &mut self.source),
+            };
+            match step {
+                Ok(Step::Packet(packet)) => break packet,
+                Ok(Step::Continue) => {}
+                Ok(Step::End) => {
+                    self.finished = true;
+                    return Ok(None);
+                }
+                Ok(Step::Damaged(damage)) => {
+                    self.damage = Some(damage);
+                    self.finished = true;
+                    return Ok(None);
+                }
+                Err(e) => {
+                    self.finished = true;
+                    return Err(CaptureError::io(&self.name, e));
+                }
+            }
+        };
+        let stats = &mut self.progress.stats;
+        stats.records += 1;
+        if packet.caplen as u64 > u64::from(packet.orig_len) {
+            stats.captured_beyond_wire += 1;
+        }
+        self.progress.last_ts = packet.ts;
+        Ok(Some(Record {
+            ts: packet.ts,
+            link_type: packet.link_type,
+            interface: packet.interface,
+            data: self.source.bytes(packet.data_pos, packet.caplen),
+            orig_len: packet.orig_len,
+            offset: packet.offset,
+        }))
+    }
+
+    /// Where and why reading stopped early, if the capture is damaged.
+    pub fn damage(&self) -> Option<&Damage> {
+        self.damage.as_ref()
+    }
+
+    /// Counts of records and of what was fixed or skipped so far.
+    pub fn stats(&self) -> &ReadStats {
+        &self.progress.stats
+    }
+
+    /// Every interface seen so far ([`Record::interface`] indexes this); classic pcap has one.
+    pub fn interfaces(&self) -> &[Interface] {
+        &self.progress.interfaces
+    }
+
+    /// Bytes of the input consumed so far (for progress).
+    pub fn bytes_read(&self) -> u64 {
+        self.progress.pos
+    }
+
+    /// Size of the input, when it is a file.
+    pub fn total_bytes(&self) -> Option<u64> {
+        self.total_bytes
+    }
+}
+
+impl std::fmt::Debug for CaptureReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptureReader")
+            .field("name", &self.name)
+            .field("format", &self.format)
+            .field("pos", &self.progress.pos)
+            .field("damage", &self.damage)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Maps a file for reading, advising the kernel it will be read sequentially; `None` if it
+/// cannot be mapped.
+fn map(file: &File) -> Option<Mmap> {
+    // SAFETY: the map is only read. Like every reader of a mapped file, we rely on no other
+    // process truncating or rewriting the capture while it is being read; were that to
+    // happen, we would read changed bytes (all parsing is bounds-checked) or get SIGBUS.
+    let map = unsafe { Mmap::map(file) }.ok()?;
+    #[cfg(unix)]
+    {
+        // Only a hint: reading works the same if the kernel ignores it.
+        let _ = map.advise(memmap2::Advice::Sequential);
+    }
+    Some(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::path::Path;
+
+    use super::CaptureReader;
+    use crate::error::CaptureError;
+    use crate::fixtures::{
+        NgBuilder, OneByteAtATime, PcapBuilder, collect, read_both, stream_reader,
+    };
+
+    fn not_a_capture(bytes: &[u8]) -> String {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(bytes).unwrap();
+        let err = CaptureReader::open(file.path()).unwrap_err();
+        let CaptureError::NotACapture { path, .. } = &err else {
+            panic!("not NotACapture: {err}")
+        };
+        assert_eq!(path, file.path());
+        let streamed =
+            CaptureReader::from_stream("x", Box::new(OneByteAtATime::new(bytes.to_vec())))
+                .unwrap_err();
+        assert!(matches!(streamed, CaptureError::NotACapture { .. }));
+        err.to_string()
+            .strip_prefix(&format!("{}: ", file.path().display()))
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn non_captures_are_errors_naming_what_was_found() {
+        assert_eq!(
+            not_a_capture(b"<!DOCTYPE html>"),
+            "not a pcap or pcapng file: first bytes 3c 21 44 4f"
+        );
+        assert_eq!(
+            not_a_capture(b""),
+            "not a pcap or pcapng file: the file is empty"
+        );
+        assert_eq!(
+            not_a_capture(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0]),
+            "not a pcap or pcapng file: only 10 bytes, shorter than a pcap header (24 bytes)"
+        );
+        assert_eq!(
+            not_a_capture(&[0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0]),
+            "not a pcap or pcapng file: only 8 bytes, shorter than a pcapng section header \
+             (28 bytes)"
+        );
+        let mut bad_bom = vec![0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 1, 2, 3, 4];
+        bad_bom.resize(28, 0);
+        assert_eq!(
+            not_a_capture(&bad_bom),
+            "not a pcap or pcapng file: pcapng section header with unknown byte-order magic \
+             01 02 03 04"
+        );
+    }
+
+    #[test]
+    fn readers_can_move_between_threads() {
+        fn send<T: Send>() {}
+        send::<CaptureReader>();
+    }
+
+    #[test]
+    fn missing_file_is_an_io_error() {
+        let err = CaptureReader::open(Path::new("/nonexistent/x.pcap")).unwrap_err();
+        assert!(matches!(err, CaptureError::Io { .. }));
+        assert!(
+            err.to_string().starts_with("/nonexistent/x.pcap: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_header_alone_is_an_empty_capture() {
+        let (reader, records) = read_both(&PcapBuilder::new(false, false, 65535, 1).bytes());
+        assert!(records.is_empty());
+        assert_eq!(reader.damage(), None);
+        let (reader, records) = read_both(&NgBuilder::new().shb(true).bytes());
+        assert!(records.is_empty());
+        assert_eq!(reader.damage(), None);
+        assert!(reader.interfaces().is_empty());
+    }
+
+    #[test]
+    fn one_byte_stream_reads_what_the_map_reads() {
+        let mut ng = NgBuilder::new().shb(false).idb(1, 0, &[(9, &[9])]);
+        for i in 0..300u32 {
+            let data: Vec<u8> = (0..(i * 37 % 1500)).map(|b| b as u8).collect();
+            ng = ng.epb(0, u64::from(i) * 1_000_000_007, &data, 1500);
+            if i % 50 == 0 {
+                ng = ng.block(5, &vec![0; 70_000]);
+            }
+        }
+        let bytes = ng.bytes();
+        // read_both asserts the two readers agree.
+        let (reader, records) = read_both(&bytes);
+        assert_eq!(records.len(), 300);
+        assert_eq!(records[299].data.len(), (299 * 37 % 1500) as usize);
+        assert_eq!(reader.stats().blocks_skipped, 6);
+
+        let mut pcap = PcapBuilder::new(false, true, 65535, 1);
+        for i in 0..500u32 {
+            let data = vec![i as u8; (i * 131 % 9000) as usize];
+            pcap = pcap.record(i, i * 7, &data, 9000);
+        }
+        let (_, records) = read_both(&pcap.bytes());
+        assert_eq!(records.len(), 500);
+        assert_eq!(records[499].ts, 499.0 + 3493.0 / 1e6);
+    }
+
+    #[test]
+    fn reading_stops_for_good_after_the_end() {
+        let bytes = PcapBuilder::new(false, false, 65535, 1)
+            .record(1, 0, &[1], 1)
+            .bytes();
+        let mut reader = stream_reader(&bytes);
+        assert_eq!(reader.name(), "fixture");
+        assert_eq!(reader.total_bytes(), None);
+        assert_eq!(collect(&mut reader).len(), 1);
+        assert!(reader.next_record().unwrap().is_none());
+        assert_eq!(reader.stats().records, 1);
+    }
+
+    #[test]
+    fn io_errors_are_reported_with_the_name() {
+        struct Failing(Vec<u8>);
+        impl std::io::Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.0.is_empty() {
+                    return Err(std::io::Error::other("disk on fire"));
+                }
+                let n = self.0.len().min(buf.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0.drain(..n);
+                Ok(n)
+            }
+        }
+        let bytes = PcapBuilder::new(false, false, 65535, 1)
+            .header(1, 0, 100, 100)
+            .bytes();
+        let mut reader = CaptureReader::from_stream("in", Box::new(Failing(bytes))).unwrap();
+        let err = reader.next_record().unwrap_err();
+        assert_eq!(err.to_string(), "in: disk on fire");
+        assert!(reader.next_record().unwrap().is_none());
+    }
+}
