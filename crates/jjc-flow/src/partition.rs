@@ -129,7 +129,7 @@ impl<S> Partition<S> {
                 if self.capacity.is_some_and(|c| self.live >= c) && self.head != NIL {
                     self.end(self.head, EndReason::Evicted, clock);
                 }
-                let record = FlowRecord::first(pkt);
+                let record = FlowRecord::first(pkt, clock);
                 let state = handler.start(&record);
                 let i = self.insert(*key, hash, record, state);
                 if let Some(a) = cfg.active_timeout {
@@ -137,7 +137,7 @@ impl<S> Partition<S> {
                     self.active.push_back(Deadline {
                         slot: i,
                         serial,
-                        at: pkt.ts + a,
+                        at: clock + a,
                     });
                 }
                 i
@@ -146,10 +146,10 @@ impl<S> Partition<S> {
         self.link_tail(i);
         let e = self.entry_mut(i);
         pkt.dir = e.record.direction_of(pkt);
-        e.record.count(pkt);
+        e.record.count(pkt, clock);
         handler.update(&mut e.state, &e.record, pkt);
         if pkt.protocol == 6 {
-            self.apply_tcp_end(i, pkt, cfg);
+            self.apply_tcp_end(i, pkt, clock, cfg);
         }
     }
 
@@ -170,18 +170,18 @@ impl<S> Partition<S> {
                 return Some((EndReason::TcpEnd, clock));
             }
         }
-        if clock - record.end_time > cfg.idle_timeout {
-            return Some((EndReason::IdleTimeout, record.end_time + cfg.idle_timeout));
+        if clock - record.last_clock > cfg.idle_timeout {
+            return Some((EndReason::IdleTimeout, record.last_clock + cfg.idle_timeout));
         }
         if let Some(a) = cfg.active_timeout
-            && clock - record.start_time > a
+            && clock - record.start_clock > a
         {
-            return Some((EndReason::ActiveTimeout, record.start_time + a));
+            return Some((EndReason::ActiveTimeout, record.start_clock + a));
         }
         None
     }
 
-    fn apply_tcp_end(&mut self, i: u32, pkt: &PacketView<'_>, cfg: &FlowConfig) {
+    fn apply_tcp_end(&mut self, i: u32, pkt: &PacketView<'_>, clock: f64, cfg: &FlowConfig) {
         let fin = pkt.tcp_flags & TcpFlags::FIN != 0;
         let rst = pkt.tcp_flags & TcpFlags::RST != 0;
         if !(fin || rst) {
@@ -194,7 +194,7 @@ impl<S> Partition<S> {
             TcpEnd::Never => {}
             TcpEnd::FirstFinRst => {
                 if r.total_packets() > 1 {
-                    self.end(i, EndReason::TcpEnd, pkt.ts);
+                    self.end(i, EndReason::TcpEnd, clock);
                 }
             }
             TcpEnd::Graceful => {
@@ -206,12 +206,12 @@ impl<S> Partition<S> {
                     jjc_abi::Direction::Bwd => r.fin_bwd |= fin,
                 }
                 if rst || (r.fin_fwd && r.fin_bwd) {
-                    r.closing_since = Some(pkt.ts);
+                    r.closing_since = Some(clock);
                     let serial = e.serial;
                     self.closing.push_back(Deadline {
                         slot: i,
                         serial,
-                        at: pkt.ts + cfg.tcp_grace,
+                        at: clock + cfg.tcp_grace,
                     });
                 }
             }
@@ -242,7 +242,7 @@ impl<S> Partition<S> {
             }
         }
         while self.head != NIL {
-            let last = self.entry(self.head).record.end_time;
+            let last = self.entry(self.head).record.last_clock;
             if clock - last > cfg.idle_timeout {
                 self.end(self.head, EndReason::IdleTimeout, last + cfg.idle_timeout);
             } else {
@@ -256,8 +256,10 @@ impl<S> Partition<S> {
         matches!(&self.slots[d.slot as usize], Some(e) if e.serial == d.serial)
     }
 
-    /// Ends every live flow (end of input).
-    pub(crate) fn end_all(&mut self) {
+    /// Ends every live flow (end of input): first those whose deadline the final clock has
+    /// passed, for their own reason and time, then the rest.
+    pub(crate) fn end_all(&mut self, clock: f64, cfg: &FlowConfig) {
+        self.sweep(clock, cfg);
         while self.head != NIL {
             self.end(self.head, EndReason::EndOfInput, f64::INFINITY);
         }

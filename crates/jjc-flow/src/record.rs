@@ -73,13 +73,18 @@ pub struct FlowRecord {
     pub(crate) fin_fwd: bool,
     /// Whether the responder sent a FIN.
     pub(crate) fin_bwd: bool,
-    /// When the graceful close began (RST, or the second side's FIN).
+    /// When the graceful close began (RST, or the second side's FIN), on the capture clock.
     pub(crate) closing_since: Option<f64>,
+    /// The capture clock when the flow's first packet arrived.
+    pub(crate) start_clock: f64,
+    /// The capture clock when the flow's last packet arrived. Timeouts count from the clock,
+    /// not from packet times, so time that goes backwards never ends a flow.
+    pub(crate) last_clock: f64,
 }
 
 impl FlowRecord {
-    /// A flow whose first packet is `pkt`.
-    pub fn first(pkt: &PacketView<'_>) -> FlowRecord {
+    /// A flow whose first packet is `pkt`, arriving when the capture clock reads `clock`.
+    pub fn first(pkt: &PacketView<'_>, clock: f64) -> FlowRecord {
         FlowRecord {
             src_ip: pkt.src_ip,
             dst_ip: pkt.dst_ip,
@@ -100,6 +105,8 @@ impl FlowRecord {
             fin_fwd: false,
             fin_bwd: false,
             closing_since: None,
+            start_clock: clock,
+            last_clock: clock,
         }
     }
 
@@ -113,10 +120,11 @@ impl FlowRecord {
         }
     }
 
-    /// Counts `pkt` (whose `dir` is set) into the record.
+    /// Counts `pkt` (whose `dir` is set), arriving at capture clock `clock`, into the record.
     #[inline]
-    pub(crate) fn count(&mut self, pkt: &PacketView<'_>) {
+    pub(crate) fn count(&mut self, pkt: &PacketView<'_>, clock: f64) {
         self.end_time = pkt.ts;
+        self.last_clock = clock;
         match pkt.dir {
             Direction::Fwd => {
                 self.packets_fwd += 1;

@@ -125,7 +125,7 @@ impl<H: FlowHandler> FlowTable<H> {
     /// Ends every live flow (end of input).
     pub fn end_all(&mut self) {
         for p in &mut self.partitions {
-            p.end_all();
+            p.end_all(self.clock, &self.config);
         }
     }
 

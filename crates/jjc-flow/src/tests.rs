@@ -154,6 +154,43 @@ fn a_late_packet_against_the_clock_starts_a_new_flow() {
 }
 
 #[test]
+fn after_a_jump_back_in_time_flows_continue_on_the_clock() {
+    // Merged captures jump back by hours; packets of the past must not each become a flow.
+    let c = FlowConfig {
+        idle_timeout: 10.0,
+        ..cfg(TcpEnd::Never)
+    };
+    let out = run(
+        c,
+        &[
+            udp(100_000.0, 2),
+            udp(0.0, 1),
+            udp(5.0, 1),
+            udp(9.0, 1),
+            udp(30.0, 1),
+        ],
+    );
+    let port1: Vec<u64> = out
+        .iter()
+        .filter(|f| f.record.src_port == 1)
+        .map(|f| f.record.total_packets())
+        .collect();
+    assert_eq!(port1, [4]);
+}
+
+#[test]
+fn end_of_input_ends_idle_flows_as_idle() {
+    let c = FlowConfig {
+        idle_timeout: 10.0,
+        ..cfg(TcpEnd::Never)
+    };
+    let out = run(c, &[udp(0.0, 1), udp(50.0, 2)]);
+    assert_eq!(out[0].record.end_reason, EndReason::IdleTimeout);
+    assert_eq!(out[0].event_time, 10.0);
+    assert_eq!(out[1].record.end_reason, EndReason::EndOfInput);
+}
+
+#[test]
 fn time_going_backwards_never_ends_a_flow() {
     let out = run(
         cfg(TcpEnd::Never),
