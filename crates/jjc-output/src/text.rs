@@ -1,0 +1,148 @@
+//! Cell text shared by the text formats: floats, CSV quoting, JSON string escaping.
+
+use std::io::{self, Write};
+
+/// The text of a float: shortest round-trip (`0.1`, `1.0`, `1e-7`, `1e16`), `nan`, `inf`
+/// or `-inf`. Python's `float()` and pandas read every one of these back exactly.
+#[inline]
+pub(crate) fn float_text(value: f64, buf: &mut ryu::Buffer) -> &str {
+    if value.is_nan() {
+        "nan"
+    } else if value.is_infinite() {
+        if value > 0.0 { "inf" } else { "-inf" }
+    } else {
+        buf.format_finite(value)
+    }
+}
+
+/// Writes `s` as a CSV field: as is, or quoted with inner quotes doubled when it contains
+/// a comma, a quote, CR or LF (RFC 4180).
+pub(crate) fn write_csv_field(out: &mut impl Write, s: &str) -> io::Result<()> {
+    let bytes = s.as_bytes();
+    if !bytes
+        .iter()
+        .any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+    {
+        return out.write_all(bytes);
+    }
+    out.write_all(b"\"")?;
+    let mut pieces = bytes.split(|&b| b == b'"');
+    if let Some(first) = pieces.next() {
+        out.write_all(first)?;
+    }
+    for piece in pieces {
+        out.write_all(b"\"\"")?;
+        out.write_all(piece)?;
+    }
+    out.write_all(b"\"")
+}
+
+/// Writes `s` as a JSON string, quotes included: `"` and `\` escaped, control characters
+/// as `\n`, `\r`, `\t`, `\b`, `\f` or `\u00XX`, everything else (all of Unicode) as UTF-8.
+pub(crate) fn write_json_string(out: &mut impl Write, s: &str) -> io::Result<()> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = s.as_bytes();
+    out.write_all(b"\"")?;
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let short: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0x00..=0x1f => b"",
+            _ => continue,
+        };
+        out.write_all(bytes.get(start..i).unwrap_or_default())?;
+        if short.is_empty() {
+            let hex = [
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ];
+            out.write_all(&hex)?;
+        } else {
+            out.write_all(short)?;
+        }
+        start = i + 1;
+    }
+    out.write_all(bytes.get(start..).unwrap_or_default())?;
+    out.write_all(b"\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csv(s: &str) -> String {
+        let mut out = Vec::new();
+        write_csv_field(&mut out, s).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn json(s: &str) -> String {
+        let mut out = Vec::new();
+        write_json_string(&mut out, s).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn floats_are_shortest_round_trip_and_python_readable() {
+        let mut b = ryu::Buffer::new();
+        let cases: [(f64, &str); 14] = [
+            (0.1, "0.1"),
+            (1.0, "1.0"),
+            (-0.0, "-0.0"),
+            (0.0, "0.0"),
+            (1e-7, "1e-7"),
+            (1e16, "1e16"),
+            (1.5e300, "1.5e300"),
+            (123456789.0, "123456789.0"),
+            (0.30000000000000004, "0.30000000000000004"),
+            (1_700_000_000.123456, "1700000000.123456"),
+            (f64::NAN, "nan"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (5e-324, "5e-324"),
+        ];
+        for (v, want) in cases {
+            let got = float_text(v, &mut b);
+            assert_eq!(got, want, "{v:?}");
+            // Every text reads back to the same float (as Python's float() would).
+            let back: f64 = got.parse().unwrap();
+            assert!(back == v || (v.is_nan() && back.is_nan()), "{got}");
+        }
+    }
+
+    #[test]
+    fn csv_quotes_only_when_needed() {
+        assert_eq!(csv("plain text"), "plain text");
+        assert_eq!(csv(""), "");
+        assert_eq!(csv("a,b"), "\"a,b\"");
+        assert_eq!(csv("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv("\""), "\"\"\"\"");
+        assert_eq!(csv("line\nbreak"), "\"line\nbreak\"");
+        assert_eq!(csv("cr\rhere"), "\"cr\rhere\"");
+        assert_eq!(csv("héllo wörld"), "héllo wörld");
+    }
+
+    #[test]
+    fn json_escapes_controls_and_keeps_unicode() {
+        assert_eq!(json("abc"), r#""abc""#);
+        assert_eq!(json("a\"b\\c"), r#""a\"b\\c""#);
+        assert_eq!(json("\n\r\t\u{8}\u{c}"), r#""\n\r\t\b\f""#);
+        assert_eq!(json("\u{0}\u{1f}x"), r#""\u0000\u001fx""#);
+        assert_eq!(json("héllo → 世界 😀"), "\"héllo → 世界 😀\"");
+        assert_eq!(json("\u{7f}"), "\"\u{7f}\"");
+        for s in ["\u{0}\u{1}\u{2}tail", "ü\"\\\n😀", ""] {
+            let back: String = serde_json::from_str(&json(s)).unwrap();
+            assert_eq!(back, s);
+        }
+    }
+}

@@ -1,0 +1,388 @@
+//! The table writer: checks rows against the columns and hands them to a format.
+
+use std::fmt;
+use std::io;
+
+use jjc_abi::{Column, Value};
+
+use crate::csv::CsvWriter;
+use crate::destination::{Destination, Sink};
+use crate::jsonl::JsonLinesWriter;
+#[cfg(feature = "parquet")]
+use crate::parquet::ParquetWriter;
+use crate::{Format, OutputError};
+
+/// The format-specific half of a [`TableWriter`].
+enum Backend {
+    Csv(CsvWriter),
+    JsonLines(JsonLinesWriter),
+    #[cfg(feature = "parquet")]
+    Parquet(Box<ParquetWriter>),
+}
+
+/// Writes one table, row by row, to a [`Destination`] in a [`Format`].
+///
+/// A file appears (or replaces the previous one) only when [`finish`](Self::finish)
+/// succeeds; dropping the writer earlier deletes its temporary file and leaves the
+/// destination as it was. Parquet goes to standard output as well: the Parquet writer
+/// only appends, so it needs no seeking.
+pub struct TableWriter {
+    columns: Vec<Column>,
+    backend: Backend,
+    rows: u64,
+    target: String,
+}
+
+impl fmt::Debug for TableWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TableWriter")
+            .field("target", &self.target)
+            .field("columns", &self.columns.len())
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TableWriter {
+    /// Starts a table with these columns (a CSV header is written at once; a table that
+    /// never gets a row still ends up with its header or Parquet schema).
+    pub fn create(
+        dest: Destination,
+        format: Format,
+        columns: Vec<Column>,
+    ) -> Result<TableWriter, OutputError> {
+        let target = dest.describe();
+        let sink = Sink::open(&dest)?;
+        let io_err = |source| OutputError::Write {
+            target: target.clone(),
+            source,
+        };
+        let backend = match format {
+            Format::Csv => Backend::Csv(CsvWriter::new(sink, &columns).map_err(io_err)?),
+            Format::JsonLines => {
+                Backend::JsonLines(JsonLinesWriter::new(sink, &columns).map_err(io_err)?)
+            }
+            #[cfg(feature = "parquet")]
+            Format::Parquet => Backend::Parquet(Box::new(ParquetWriter::new(sink, &columns)?)),
+            #[cfg(not(feature = "parquet"))]
+            Format::Parquet => return Err(OutputError::ParquetUnavailable),
+        };
+        Ok(TableWriter {
+            columns,
+            backend,
+            rows: 0,
+            target,
+        })
+    }
+
+    /// The table's columns.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// Writes one row: one value per column, each of its column's type. A row that does
+    /// not fit the columns is an error (and nothing of it is written).
+    pub fn write_row(&mut self, row: &[Value]) -> Result<(), OutputError> {
+        self.check(row)?;
+        let result = match &mut self.backend {
+            Backend::Csv(w) => w.write_row(row),
+            Backend::JsonLines(w) => w.write_row(row),
+            #[cfg(feature = "parquet")]
+            Backend::Parquet(w) => return w.write_row(row).map(|()| self.rows += 1),
+        };
+        result.map_err(|e| self.io_error(e))?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Number of rows written so far.
+    pub fn rows_written(&self) -> u64 {
+        self.rows
+    }
+
+    /// Completes the table: flushes it and, for a file, renames it into place.
+    pub fn finish(self) -> Result<(), OutputError> {
+        let sink = match self.backend {
+            Backend::Csv(w) => w.finish(),
+            Backend::JsonLines(w) => w.finish(),
+            #[cfg(feature = "parquet")]
+            Backend::Parquet(w) => return w.finish()?.commit(),
+        };
+        let target = self.target;
+        sink.map_err(|source| OutputError::Write { target, source })?
+            .commit()
+    }
+
+    fn check(&self, row: &[Value]) -> Result<(), OutputError> {
+        if row.len() != self.columns.len() {
+            return Err(OutputError::RowLength {
+                expected: self.columns.len(),
+                found: row.len(),
+            });
+        }
+        for (column, value) in self.columns.iter().zip(row) {
+            let found = value.column_type();
+            if found != column.ty {
+                return Err(OutputError::TypeMismatch {
+                    column: column.name.clone(),
+                    expected: column.ty,
+                    found,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn io_error(&self, source: io::Error) -> OutputError {
+        OutputError::Write {
+            target: self.target.clone(),
+            source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+    use std::path::{Path, PathBuf};
+
+    use jjc_abi::ColumnType;
+
+    use super::*;
+
+    fn columns() -> Vec<Column> {
+        vec![
+            Column::new("src_ip", ColumnType::Ip),
+            Column::new("dst_port", ColumnType::Int),
+            Column::new("duration", ColumnType::Float),
+            Column::new("is_tls", ColumnType::Bool),
+            Column::new("note", ColumnType::Str),
+        ]
+    }
+
+    fn ip(s: &str) -> Value {
+        Value::Ip(s.parse::<IpAddr>().unwrap())
+    }
+
+    fn rows() -> Vec<Vec<Value>> {
+        vec![
+            vec![
+                ip("192.168.1.1"),
+                Value::Int(443),
+                Value::Float(1.0),
+                Value::Bool(true),
+                Value::Str("plain".into()),
+            ],
+            vec![
+                ip("2001:db8::1"),
+                Value::Int(-7),
+                Value::Float(0.1),
+                Value::Bool(false),
+                Value::Str("a,b \"q\"\nnext".into()),
+            ],
+            vec![
+                ip("::ffff:10.0.0.1"),
+                Value::Int(i64::MAX),
+                Value::Float(f64::NAN),
+                Value::Bool(false),
+                Value::Str("tab\there \u{1} ü 😀".into()),
+            ],
+            vec![
+                ip("10.0.0.2"),
+                Value::Int(0),
+                Value::Float(f64::NEG_INFINITY),
+                Value::Bool(true),
+                Value::Str(String::new()),
+            ],
+        ]
+    }
+
+    fn write_table(path: &Path, format: Format, rows: &[Vec<Value>]) {
+        let mut w = TableWriter::create(Destination::File(path.into()), format, columns()).unwrap();
+        assert_eq!(w.columns(), columns().as_slice());
+        for row in rows {
+            w.write_row(row).unwrap();
+        }
+        assert_eq!(w.rows_written(), rows.len() as u64);
+        w.finish().unwrap();
+    }
+
+    fn dir_entries(dir: &Path) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn csv_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        write_table(&path, Format::Csv, &rows());
+        let text = std::fs::read_to_string(&path).unwrap();
+        let want = "src_ip,dst_port,duration,is_tls,note\n\
+                    192.168.1.1,443,1.0,true,plain\n\
+                    2001:db8::1,-7,0.1,false,\"a,b \"\"q\"\"\nnext\"\n\
+                    ::ffff:10.0.0.1,9223372036854775807,nan,false,tab\there \u{1} ü 😀\n\
+                    10.0.0.2,0,-inf,true,\n";
+        assert_eq!(text, want);
+        assert_eq!(
+            dir_entries(dir.path()),
+            vec![path],
+            "no temporary file left"
+        );
+    }
+
+    #[test]
+    fn jsonl_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        write_table(&path, Format::JsonLines, &rows());
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert_eq!(
+            lines[0],
+            r#"{"src_ip":"192.168.1.1","dst_port":443,"duration":1.0,"is_tls":true,"note":"plain"}"#
+        );
+        assert_eq!(
+            lines[2],
+            r#"{"src_ip":"::ffff:10.0.0.1","dst_port":9223372036854775807,"duration":null,"is_tls":false,"note":"tab\there \u0001 ü 😀"}"#
+        );
+        for (line, row) in lines.iter().zip(rows()) {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+            assert_eq!(keys.len(), 5);
+            let Value::Str(note) = &row[4] else { panic!() };
+            assert_eq!(v["note"].as_str(), Some(note.as_str()));
+            assert!(v["duration"].is_f64() || v["duration"].is_null());
+        }
+    }
+
+    #[test]
+    fn empty_tables_keep_their_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("e.csv");
+        write_table(&csv, Format::Csv, &[]);
+        assert_eq!(
+            std::fs::read_to_string(&csv).unwrap(),
+            "src_ip,dst_port,duration,is_tls,note\n"
+        );
+        let jsonl = dir.path().join("e.jsonl");
+        write_table(&jsonl, Format::JsonLines, &[]);
+        assert_eq!(std::fs::read(&jsonl).unwrap(), b"");
+    }
+
+    #[test]
+    fn header_names_are_quoted_when_needed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.csv");
+        let cols = vec![
+            Column::new("a,b", ColumnType::Int),
+            Column::new("c", ColumnType::Int),
+        ];
+        let w = TableWriter::create(Destination::File(path.clone()), Format::Csv, cols).unwrap();
+        w.finish().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "\"a,b\",c\n");
+    }
+
+    #[test]
+    fn dropped_writer_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("never.csv");
+        let mut w =
+            TableWriter::create(Destination::File(path.clone()), Format::Csv, columns()).unwrap();
+        w.write_row(&rows()[0]).unwrap();
+        assert_eq!(dir_entries(dir.path()).len(), 1, "only the temporary file");
+        assert!(!path.exists());
+        drop(w);
+        assert!(dir_entries(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn existing_destination_is_replaced_only_by_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, "old\n").unwrap();
+        let mut w =
+            TableWriter::create(Destination::File(path.clone()), Format::Csv, columns()).unwrap();
+        for row in rows() {
+            w.write_row(&row).unwrap();
+        }
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old\n");
+        drop(w);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old\n");
+        assert_eq!(dir_entries(dir.path()), vec![path.clone()]);
+
+        let mut w =
+            TableWriter::create(Destination::File(path.clone()), Format::Csv, columns()).unwrap();
+        w.write_row(&rows()[0]).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old\n");
+        w.finish().unwrap();
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .starts_with("src_ip,")
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn new_files_are_world_readable() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        write_table(&path, Format::Csv, &[]);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+    }
+
+    #[test]
+    fn bad_rows_are_errors_and_write_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        let mut w =
+            TableWriter::create(Destination::File(path.clone()), Format::Csv, columns()).unwrap();
+        let mut row = rows()[0].clone();
+        row[1] = Value::Float(443.0);
+        match w.write_row(&row) {
+            Err(OutputError::TypeMismatch {
+                column,
+                expected,
+                found,
+            }) => {
+                assert_eq!(column, "dst_port");
+                assert_eq!((expected, found), (ColumnType::Int, ColumnType::Float));
+            }
+            other => panic!("expected a type mismatch, got {other:?}"),
+        }
+        let err = w.write_row(&rows()[0][..2]).unwrap_err();
+        assert!(matches!(
+            err,
+            OutputError::RowLength {
+                expected: 5,
+                found: 2
+            }
+        ));
+        assert_eq!(
+            err.to_string(),
+            "a row has 2 values but the table has 5 columns"
+        );
+        assert_eq!(w.rows_written(), 0);
+        w.write_row(&rows()[0]).unwrap();
+        w.finish().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 2, "header and the one good row");
+    }
+
+    #[test]
+    fn missing_directory_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("no/such/dir/t.csv");
+        let err = TableWriter::create(Destination::File(path), Format::Csv, columns()).unwrap_err();
+        assert!(matches!(err, OutputError::CreateTemp { .. }), "{err}");
+        assert!(err.to_string().contains("no/such/dir/t.csv"));
+    }
+}
