@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Benchmarks jjc on a large synthetic capture.
+#
+# Builds jjc and jjc-synth (release), generates bench-out/large.pcap once (reused while its
+# size and seed stay the same), runs each command BENCH_REPEAT times and prints the best
+# wall time, packets/s, MB/s (decimal megabytes of capture) and peak RSS.
+#
+# Environment:
+#   BENCH_SIZE        capture size for jjc-synth --size (default 300M)
+#   BENCH_SEED        jjc-synth seed (default 1)
+#   BENCH_REPEAT      runs per command, best one kept (default 3)
+#   BENCH_SKIP_BUILD  set to 1 to use the binaries as they are
+#   JJC, JJC_SYNTH    binaries to run (default target/release/jjc, target/release/jjc-synth)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+size="${BENCH_SIZE:-300M}"
+seed="${BENCH_SEED:-1}"
+repeat="${BENCH_REPEAT:-3}"
+jjc="${JJC:-target/release/jjc}"
+synth="${JJC_SYNTH:-target/release/jjc-synth}"
+out=bench-out
+capture="$out/large.pcap"
+params="$out/large.params"
+
+die() { echo "bench: $*" >&2; exit 1; }
+[[ "$repeat" =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPEAT must be a positive integer"
+
+if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
+    cargo build --release -p jjc-cli -p jjc-synth
+fi
+[[ -x "$jjc" ]] || die "$jjc not found (build jjc-cli or set JJC)"
+[[ -x "$synth" ]] || die "$synth not found (build jjc-synth or set JJC_SYNTH)"
+
+mkdir -p "$out"
+wanted="size=$size seed=$seed"
+if [[ -f "$capture" && -f "$params" ]] && [[ "$(head -n 1 "$params")" == "$wanted" ]]; then
+    echo "bench: reusing $capture ($wanted)" >&2
+else
+    rm -f "$capture" "$params"
+    echo "bench: generating $capture ($wanted)" >&2
+    summary="$("$synth" --seed "$seed" --size "$size" -o "$capture" 2>&1)" || die "jjc-synth failed: $summary"
+    echo "$summary" >&2
+    printf '%s\n%s\n' "$wanted" "$summary" >"$params"
+fi
+
+# Packets: from jjc-synth's summary line ("packets: N …").
+packets="$(sed -n '2s/.*packets: \([0-9][0-9]*\).*/\1/p' "$params")"
+bytes="$(stat -c %s "$capture")"
+
+have_time=0
+[[ -x /usr/bin/time ]] && have_time=1
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+# run LABEL CMD…: runs CMD $repeat times; records the best wall time and the largest RSS.
+results=()
+run() {
+    local label="$1"
+    shift
+    local best="" rss="" i start end secs kb
+    for ((i = 0; i < repeat; i++)); do
+        start="$(date +%s%N)"
+        if ((have_time)); then
+            /usr/bin/time -v -o "$tmp/time" "$@" >"$tmp/stdout" 2>"$tmp/stderr" ||
+                die "$label failed: $(tail -n 5 "$tmp/stderr")"
+        else
+            "$@" >"$tmp/stdout" 2>"$tmp/stderr" || die "$label failed: $(tail -n 5 "$tmp/stderr")"
+        fi
+        end="$(date +%s%N)"
+        secs="$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')"
+        if [[ -z "$best" ]] || awk -v s="$secs" -v b="$best" 'BEGIN { exit !(s < b) }'; then
+            best="$secs"
+        fi
+        if ((have_time)); then
+            kb="$(sed -n 's/.*Maximum resident set size (kbytes): *\([0-9]*\).*/\1/p' "$tmp/time")"
+            if [[ -n "$kb" ]] && [[ -z "$rss" || "$kb" -gt "$rss" ]]; then rss="$kb"; fi
+        fi
+    done
+    results+=("$label|$best|${rss:-}")
+}
+
+run "read (cat)" cat "$capture"
+run "jjc info" "$jjc" info "$capture"
+# jjc info prints a line `packets: N`; prefer it to the generator's count when present.
+info_packets="$(sed -n 's/^ *packets: *\([0-9][0-9]*\).*/\1/p' "$tmp/stdout" | head -n 1)"
+if [[ -n "$info_packets" ]]; then
+    [[ -z "$packets" || "$info_packets" == "$packets" ]] ||
+        echo "bench: warning: jjc info counts $info_packets packets, jjc-synth wrote $packets" >&2
+    packets="$info_packets"
+fi
+run "jjc run (csv)" "$jjc" run "$capture" -o "$out/out.csv" --quiet
+run "jjc run (parquet)" "$jjc" run "$capture" -o "$out/out.parquet" --quiet
+
+[[ -n "$packets" ]] || die "cannot tell how many packets $capture has"
+echo
+echo "capture: $capture, $bytes bytes, $packets packets; best of $repeat runs"
+printf '%-22s %9s %14s %10s %12s\n' command seconds packets/s MB/s "peak RSS"
+for r in "${results[@]}"; do
+    IFS='|' read -r label secs kb <<<"$r"
+    awk -v l="$label" -v s="$secs" -v p="$packets" -v b="$bytes" -v kb="$kb" 'BEGIN {
+        rate = (s > 0) ? p / s : 0
+        mbs = (s > 0) ? b / 1e6 / s : 0
+        mem = (kb == "") ? "-" : sprintf("%.1f MiB", kb / 1024)
+        printf "%-22s %9.3f %14.0f %10.1f %12s\n", l, s, rate, mbs, mem
+    }'
+done
