@@ -1,0 +1,20 @@
+//! `jjc`: packet captures in, one row of features per flow out.
+
+mod args;
+mod progress;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Run(a) => run::run(a),
+        Command::Info(a) => run::info(a),
+    };
+    ExitCode::from(code)
+}

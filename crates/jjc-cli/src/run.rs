@@ -1,0 +1,177 @@
+//! `jjc run` and `jjc info`.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use jjc_driver::{
+    ConfigFile, Pipeline, PipelineError, Progress, RunConfig, SortOrder, capture_info,
+    expand_inputs, load_config_file,
+};
+use jjc_flow::{FlowConfig, TcpEnd};
+use jjc_output::{Destination, Format, TableWriter};
+
+use crate::args::{InfoArgs, RunArgs};
+use crate::progress::Bar;
+
+/// Exit status of a run that failed on its input or output.
+const EXIT_FAILURE: u8 = 1;
+/// Exit status of a usage or configuration problem.
+const EXIT_USAGE: u8 = 2;
+
+/// Everything `jjc run` needs, flags merged over the config file.
+struct Settings {
+    config: RunConfig,
+    output: Option<PathBuf>,
+    format: Format,
+    quiet: bool,
+}
+
+/// Merges flags over the config file over defaults; errors are usage problems.
+fn settings(a: &RunArgs) -> Result<Settings, String> {
+    let file = match &a.config {
+        Some(p) => load_config_file(p).map_err(|e| e.to_string())?,
+        None => ConfigFile::default(),
+    };
+    let tcp_end = match a.tcp_end.as_deref().or(file.tcp_end.as_deref()) {
+        Some(s) => s.parse::<TcpEnd>()?,
+        None => TcpEnd::default(),
+    };
+    let sort = match a.sort.as_deref().or(file.sort.as_deref()) {
+        Some(s) => s.parse::<SortOrder>()?,
+        None => SortOrder::default(),
+    };
+    let output = a.output.clone().or(file.output);
+    let format = match a.format.as_deref().or(file.format.as_deref()) {
+        Some(f) => f.parse::<Format>().map_err(|e| e.to_string())?,
+        None => output
+            .as_deref()
+            .and_then(Format::from_extension)
+            .unwrap_or(Format::Csv),
+    };
+    let defaults = FlowConfig::default();
+    let flow = FlowConfig {
+        idle_timeout: a
+            .idle_timeout
+            .or(file.idle_timeout)
+            .unwrap_or(defaults.idle_timeout),
+        active_timeout: a.active_timeout.or(file.active_timeout),
+        tcp_end,
+        tcp_grace: defaults.tcp_grace,
+        max_flows: a.max_flows.or(file.max_flows),
+    };
+    flow.validate().map_err(|e| e.to_string())?;
+    let config = RunConfig {
+        flow,
+        continuous: a.continuous || file.continuous.unwrap_or(false),
+        strict: a.strict || file.strict.unwrap_or(false),
+        sort,
+    };
+    Ok(Settings {
+        config,
+        output,
+        format,
+        quiet: a.quiet || file.quiet.unwrap_or(false),
+    })
+}
+
+/// `jjc run`: returns the exit status.
+pub fn run(a: RunArgs) -> u8 {
+    let s = match settings(&a) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let started = Instant::now();
+    match run_pipeline(&a, &s) {
+        Ok(summary) => {
+            for n in &summary.notes {
+                eprintln!("note: {n}");
+            }
+            for d in &summary.damage {
+                eprintln!("warning: {d}");
+            }
+            if !s.quiet {
+                let dest = s
+                    .output
+                    .as_ref()
+                    .map_or("stdout".to_string(), |p| p.display().to_string());
+                eprintln!(
+                    "jjc: {summary} → {dest} ({:.2} s)",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            if s.config.strict && !summary.damage.is_empty() {
+                eprintln!("error: damaged capture (--strict)");
+                return EXIT_FAILURE;
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            match e {
+                PipelineError::Config(_) | PipelineError::ConfigFile { .. } => EXIT_USAGE,
+                _ => EXIT_FAILURE,
+            }
+        }
+    }
+}
+
+fn run_pipeline(a: &RunArgs, s: &Settings) -> Result<jjc_driver::RunSummary, PipelineError> {
+    let (inputs, notes) = expand_inputs(&a.inputs)?;
+    if inputs.is_empty() {
+        return Err(PipelineError::Input {
+            path: a.inputs.first().cloned().unwrap_or_default(),
+            reason: "no capture to read".into(),
+        });
+    }
+    let pipeline = Pipeline::new(s.config.clone())?;
+    let captures = pipeline.open(&inputs)?;
+    let columns = pipeline.columns(captures.has_capture_column());
+    let dest = s
+        .output
+        .clone()
+        .map_or(Destination::Stdout, Destination::File);
+    let mut writer = TableWriter::create(dest, s.format, columns)?;
+    let mut bar = Bar::for_terminal(s.quiet);
+    let result = pipeline.run(
+        captures,
+        &mut writer,
+        bar.as_mut().map(|b| b as &mut dyn Progress),
+    );
+    if let Some(b) = &bar {
+        b.clear();
+    }
+    let mut summary = result?;
+    writer.finish()?;
+    summary.notes.splice(0..0, notes);
+    Ok(summary)
+}
+
+/// `jjc info`: returns the exit status.
+pub fn info(a: InfoArgs) -> u8 {
+    let inputs = match expand_inputs(&a.inputs) {
+        Ok((inputs, notes)) => {
+            for n in notes {
+                eprintln!("note: {n}");
+            }
+            inputs
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    let mut status = 0;
+    for input in &inputs {
+        match capture_info(input) {
+            Ok(i) => println!("{i}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                status = EXIT_FAILURE;
+            }
+        }
+    }
+    status
+}

@@ -1,0 +1,230 @@
+//! The `jjc` binary end to end: exit statuses, messages, atomic output, config files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn jjc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_jjc"))
+        .args(args)
+        .output()
+        .expect("jjc runs")
+}
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/sample.pcap")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn run_writes_csv_to_stdout_with_identity_columns_first() {
+    let o = jjc(&["run", "-q", sample().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout.clone()).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "src_ip,dst_ip,src_port,dst_port,protocol,vlan_id,start_time,end_time,duration,total_packets,total_bytes,packets_fwd,packets_bwd,bytes_fwd,bytes_bwd"
+    );
+    assert!(lines.count() > 50, "the sample capture has many flows");
+    assert!(
+        stderr(&o).is_empty(),
+        "--quiet hides the summary: {}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn summary_goes_to_stderr() {
+    let o = jjc(&["run", sample().to_str().unwrap()]);
+    assert!(o.status.success());
+    let e = stderr(&o);
+    assert!(e.starts_with("jjc: 1 capture, "), "{e}");
+    assert!(e.contains(" flows → stdout"), "{e}");
+}
+
+#[test]
+fn a_file_that_is_not_a_capture_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let bogus = dir.path().join("notes.txt");
+    std::fs::write(&bogus, "hello, this is text").unwrap();
+    let out = dir.path().join("out.csv");
+    let o = jjc(&[
+        "run",
+        sample().to_str().unwrap(),
+        bogus.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("notes.txt") && e.contains("not a pcap or pcapng file"),
+        "{e}"
+    );
+    assert!(!out.exists(), "no output file is left behind");
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn output_is_written_atomically_and_in_the_format_of_its_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("flows.jsonl");
+    let o = jjc(&[
+        "run",
+        "-q",
+        sample().to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.lines().next().unwrap().starts_with("{\"src_ip\":"));
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "only the output file remains");
+}
+
+#[test]
+fn parquet_output_is_a_parquet_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("flows.parquet");
+    let o = jjc(&[
+        "run",
+        "-q",
+        sample().to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = std::fs::read(&out).unwrap();
+    assert_eq!(&bytes[..4], b"PAR1");
+    assert_eq!(&bytes[bytes.len() - 4..], b"PAR1");
+}
+
+#[test]
+fn config_file_sets_options_and_flags_override_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("jjc.yaml");
+    std::fs::write(
+        &cfg,
+        "tcp_end: never\nidle_timeout: 1000000000\nsort: start\n",
+    )
+    .unwrap();
+    let never = jjc(&[
+        "run",
+        "-q",
+        "--config",
+        cfg.to_str().unwrap(),
+        sample().to_str().unwrap(),
+    ]);
+    assert!(never.status.success(), "{}", stderr(&never));
+    let fin = jjc(&[
+        "run",
+        "-q",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--tcp-end",
+        "first-fin-rst",
+        sample().to_str().unwrap(),
+    ]);
+    assert!(fin.status.success());
+    let rows = |o: &Output| String::from_utf8_lossy(&o.stdout).lines().count();
+    assert!(
+        rows(&fin) > rows(&never),
+        "first-fin-rst splits TCP flows the config left whole"
+    );
+}
+
+#[test]
+fn config_file_errors_name_file_line_and_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("jj.yaml");
+    std::fs::write(&cfg, "flow_timeout: 120\nidle_timout: 3\n").unwrap();
+    let o = jjc(&[
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        sample().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("jj.yaml"), "{e}");
+    assert!(
+        e.contains("line 1: `flow_timeout` is JoyfulJay's name: in jjc it is `idle_timeout`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("line 2: unknown key `idle_timout`: did you mean `idle_timeout`?"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bad_flag_values_are_usage_errors() {
+    let o = jjc(&["run", "--tcp-end", "sometimes", sample().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("expected graceful, first-fin-rst or never"));
+    let o = jjc(&["run", "--idle-timeout=-1", sample().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("idle timeout must be a positive number"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn stdin_is_a_capture_too() {
+    let data = std::fs::read(sample()).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jjc"))
+        .args(["run", "-q", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &data));
+    let o = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    let from_file = jjc(&["run", "-q", sample().to_str().unwrap()]);
+    assert!(o.status.success());
+    assert_eq!(o.stdout, from_file.stdout);
+}
+
+#[test]
+fn several_inputs_get_a_capture_column_unless_continuous() {
+    let s = sample();
+    let s = s.to_str().unwrap();
+    let two = jjc(&["run", "-q", s, s]);
+    let header = String::from_utf8_lossy(&two.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(header.starts_with(
+        "src_ip,dst_ip,src_port,dst_port,protocol,vlan_id,start_time,end_time,capture,duration"
+    ));
+    let cont = jjc(&["run", "-q", "--continuous", s, s]);
+    let header = String::from_utf8_lossy(&cont.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(!header.contains("capture"));
+}
+
+#[test]
+fn info_reports_packets() {
+    let o = jjc(&["info", sample().to_str().unwrap()]);
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("format: pcap"), "{text}");
+    assert!(text.contains("link type 1 Ethernet"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with("packets: ")),
+        "{text}"
+    );
+}

@@ -1,0 +1,225 @@
+//! `--config FILE.yaml`: run options under their long flags' names in snake_case.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+use crate::error::PipelineError;
+
+/// The options a config file may set; each is the long flag of `jjc run` in snake_case.
+/// Flags on the command line override them.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// `--output`: the output file.
+    pub output: Option<PathBuf>,
+    /// `--format`: csv, jsonl or parquet.
+    pub format: Option<String>,
+    /// `--idle-timeout`: seconds.
+    pub idle_timeout: Option<f64>,
+    /// `--active-timeout`: seconds.
+    pub active_timeout: Option<f64>,
+    /// `--tcp-end`: graceful, first-fin-rst or never.
+    pub tcp_end: Option<String>,
+    /// `--max-flows`: a count.
+    pub max_flows: Option<usize>,
+    /// `--continuous`: several inputs are one capture.
+    pub continuous: Option<bool>,
+    /// `--strict`: a damaged capture is an error.
+    pub strict: Option<bool>,
+    /// `--sort`: start or end.
+    pub sort: Option<String>,
+    /// `--quiet`: no summary on stderr.
+    pub quiet: Option<bool>,
+}
+
+/// The keys a config file accepts.
+pub const CONFIG_KEYS: &[&str] = &[
+    "output",
+    "format",
+    "idle_timeout",
+    "active_timeout",
+    "tcp_end",
+    "max_flows",
+    "continuous",
+    "strict",
+    "sort",
+    "quiet",
+];
+
+/// JoyfulJay's config keys, with what to write in jjc instead.
+const JOYFULJAY_KEYS: &[(&str, &str)] = &[
+    ("flow_timeout", "in jjc it is `idle_timeout` (seconds)"),
+    (
+        "terminate_on_fin_rst",
+        "in jjc it is `tcp_end`: `first-fin-rst` (JoyfulJay's true), `never` (false), or jjc's default `graceful`",
+    ),
+    ("max_concurrent_flows", "in jjc it is `max_flows`"),
+    (
+        "flow_eviction_strategy",
+        "jjc always evicts the least recently used flow (JoyfulJay's \"lru\"); remove the key",
+    ),
+    (
+        "sampling_rate",
+        "jjc never samples: every packet counts; remove the key",
+    ),
+    (
+        "bpf_filter",
+        "jjc reads captures only; filter them first (tcpdump -r IN -w OUT FILTER)",
+    ),
+    (
+        "include_ip_addresses",
+        "jjc always writes the identity columns; drop columns afterwards",
+    ),
+    (
+        "include_ports",
+        "jjc always writes the identity columns; drop columns afterwards",
+    ),
+    (
+        "num_workers",
+        "jjc has no such setting in this version; remove the key",
+    ),
+    (
+        "features",
+        "feature groups come with .jjf feature files, which this version does not run yet",
+    ),
+    (
+        "profile",
+        "profiles come with .jjf feature files, which this version does not run yet",
+    ),
+];
+
+/// Reads and checks a config file. Unknown keys are errors with a did-you-mean; JoyfulJay's
+/// key names are answered with their jjc equivalents; every message names the file and line.
+pub fn load_config_file(path: &Path) -> Result<ConfigFile, PipelineError> {
+    let fail = |message: String| PipelineError::ConfigFile {
+        path: path.to_path_buf(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    parse_config(&text).map_err(fail)
+}
+
+/// Parses config text (see [`load_config_file`]); errors are messages without the file name.
+fn parse_config(text: &str) -> Result<ConfigFile, String> {
+    if text.trim().is_empty() {
+        return Ok(ConfigFile::default());
+    }
+    let keys: BTreeMap<String, IgnoredAny> = serde_saphyr::from_str(text)
+        .map_err(|e| format!("not a YAML mapping of option names to values: {e}"))?;
+    let mut problems = Vec::new();
+    for key in keys.keys() {
+        if CONFIG_KEYS.contains(&key.as_str()) {
+            continue;
+        }
+        let place = line_of_key(text, key).map_or_else(String::new, |l| format!("line {l}: "));
+        let advice = match JOYFULJAY_KEYS.iter().find(|(k, _)| k == key) {
+            Some((_, a)) => format!("`{key}` is JoyfulJay's name: {a}"),
+            None => match closest(key, CONFIG_KEYS) {
+                Some(k) => format!("unknown key `{key}`: did you mean `{k}`?"),
+                None => format!(
+                    "unknown key `{key}`: the keys are {}",
+                    CONFIG_KEYS.join(", ")
+                ),
+            },
+        };
+        problems.push(format!("{place}{advice}"));
+    }
+    if !problems.is_empty() {
+        return Err(problems.join("\n"));
+    }
+    serde_saphyr::from_str(text).map_err(|e| e.to_string())
+}
+
+/// The 1-based line where `key:` is written, if it can be found.
+fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start().trim_start_matches(['"', '\'']);
+            l.strip_prefix(key).is_some_and(|rest| {
+                rest.trim_start_matches(['"', '\''])
+                    .trim_start()
+                    .starts_with(':')
+            })
+        })
+        .map(|i| i + 1)
+}
+
+/// The candidate closest to `word`, if it is close enough to be a typo.
+pub(crate) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (edit_distance(word, c), *c))
+        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance between two strings, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_known_keys() {
+        let c = parse_config("idle_timeout: 120\ntcp_end: never\nmax_flows: 1000\nstrict: true\n")
+            .unwrap();
+        assert_eq!(c.idle_timeout, Some(120.0));
+        assert_eq!(c.tcp_end.as_deref(), Some("never"));
+        assert_eq!(c.max_flows, Some(1000));
+        assert_eq!(c.strict, Some(true));
+        assert_eq!(parse_config("").unwrap(), ConfigFile::default());
+    }
+
+    #[test]
+    fn unknown_keys_get_did_you_mean_with_line() {
+        let e = parse_config("strict: true\nidle_timout: 5\n").unwrap_err();
+        assert_eq!(
+            e,
+            "line 2: unknown key `idle_timout`: did you mean `idle_timeout`?"
+        );
+    }
+
+    #[test]
+    fn joyfuljay_keys_are_answered() {
+        let e = parse_config("flow_timeout: 120\nterminate_on_fin_rst: false\n").unwrap_err();
+        assert!(
+            e.contains("line 1: `flow_timeout` is JoyfulJay's name: in jjc it is `idle_timeout`"),
+            "{e}"
+        );
+        assert!(
+            e.contains("line 2: `terminate_on_fin_rst` is JoyfulJay's name"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_values_and_shapes_are_errors() {
+        let e = parse_config("idle_timeout: soon\n").unwrap_err();
+        assert!(e.contains("line 1"), "{e}");
+        assert!(parse_config("- a\n- b\n").unwrap_err().contains("mapping"));
+    }
+
+    #[test]
+    fn far_off_keys_list_the_choices() {
+        let e = parse_config("zzz: 1\n").unwrap_err();
+        assert!(e.contains("the keys are output, format"), "{e}");
+    }
+}

@@ -1,0 +1,34 @@
+//! The jjc pipeline, end to end: capture inputs → decoder → flow table → rows → table.
+//!
+//! This is where the capture side and (later) the language side meet. The CLI is a thin
+//! layer over it, and library users get the same pipeline:
+//!
+//! ```no_run
+//! use jjc_driver::{Pipeline, RunConfig};
+//!
+//! let table = Pipeline::new(RunConfig::default())?.process_pcap("capture.pcap")?;
+//! println!("{} flows; columns: {:?}", table.rows.len(), table.column_names());
+//! # Ok::<(), jjc_driver::PipelineError>(())
+//! ```
+
+#![warn(missing_docs)]
+
+mod columns;
+mod config;
+mod config_file;
+mod error;
+mod info;
+mod inputs;
+mod pipeline;
+mod summary;
+mod table;
+
+pub use columns::{engine_columns, identity_columns};
+pub use config::{RunConfig, SortOrder};
+pub use config_file::{ConfigFile, load_config_file};
+pub use error::PipelineError;
+pub use info::{CaptureInfo, InterfaceInfo, capture_info};
+pub use inputs::{Input, expand_inputs};
+pub use pipeline::{OpenCaptures, Pipeline, Progress, RowSink};
+pub use summary::RunSummary;
+pub use table::Table;

@@ -1,0 +1,238 @@
+//! The pipeline as a library, on the committed sample capture and generated ones.
+
+use std::path::{Path, PathBuf};
+
+use jjc_abi::Value;
+use jjc_driver::{Input, Pipeline, RunConfig, SortOrder, Table};
+use jjc_flow::{FlowConfig, TcpEnd};
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/sample.pcap")
+}
+
+fn int(v: &Value) -> i64 {
+    match v {
+        Value::Int(i) => *i,
+        other => panic!("not an int: {other:?}"),
+    }
+}
+
+fn float(v: &Value) -> f64 {
+    match v {
+        Value::Float(f) => *f,
+        other => panic!("not a float: {other:?}"),
+    }
+}
+
+fn ints(t: &Table, col: &str) -> Vec<i64> {
+    t.column(col).unwrap().map(int).collect()
+}
+
+#[test]
+fn process_pcap_returns_one_consistent_row_per_flow() {
+    let t = Pipeline::new(RunConfig::default())
+        .unwrap()
+        .process_pcap(sample())
+        .unwrap();
+    assert_eq!(
+        t.column_names(),
+        [
+            "src_ip",
+            "dst_ip",
+            "src_port",
+            "dst_port",
+            "protocol",
+            "vlan_id",
+            "start_time",
+            "end_time",
+            "duration",
+            "total_packets",
+            "total_bytes",
+            "packets_fwd",
+            "packets_bwd",
+            "bytes_fwd",
+            "bytes_bwd"
+        ]
+    );
+    assert!(t.rows.len() > 100, "{} flows", t.rows.len());
+    let total: i64 = ints(&t, "total_packets").iter().sum();
+    assert_eq!(
+        total, 2000,
+        "every packet of the sample is in exactly one flow"
+    );
+    for r in &t.rows {
+        let get = |c: &str| int(&r[t.column_index(c).unwrap()]);
+        assert_eq!(
+            get("total_packets"),
+            get("packets_fwd") + get("packets_bwd")
+        );
+        assert_eq!(get("total_bytes"), get("bytes_fwd") + get("bytes_bwd"));
+        assert!(
+            get("packets_fwd") >= 1,
+            "the initiator sent the first packet"
+        );
+        let (s, e, d) = (float(&r[6]), float(&r[7]), float(&r[8]));
+        assert_eq!(d, e - s);
+    }
+    assert!(
+        ints(&t, "vlan_id").iter().any(|&v| v != 0),
+        "the sample has VLAN-tagged flows"
+    );
+}
+
+#[test]
+fn idle_timeout_splits_the_sample_flows_with_long_gaps() {
+    let run = |idle: f64| {
+        let cfg = RunConfig {
+            flow: FlowConfig {
+                idle_timeout: idle,
+                ..FlowConfig::default()
+            },
+            ..RunConfig::default()
+        };
+        Pipeline::new(cfg)
+            .unwrap()
+            .process_pcap(sample())
+            .unwrap()
+            .rows
+            .len()
+    };
+    assert!(
+        run(60.0) > run(1e9),
+        "the sample has a gap over 60 s inside a flow"
+    );
+    assert!(run(0.5) > run(60.0));
+}
+
+#[test]
+fn sort_start_orders_by_start_time_with_the_same_rows() {
+    let by_end = Pipeline::new(RunConfig::default())
+        .unwrap()
+        .process_pcap(sample())
+        .unwrap();
+    let cfg = RunConfig {
+        sort: SortOrder::Start,
+        ..RunConfig::default()
+    };
+    let by_start = Pipeline::new(cfg).unwrap().process_pcap(sample()).unwrap();
+    let starts: Vec<f64> = by_start.column("start_time").unwrap().map(float).collect();
+    assert!(starts.windows(2).all(|w| w[0] <= w[1]));
+    let mut a = by_end.rows.clone();
+    let mut b = by_start.rows.clone();
+    let key = |r: &Vec<Value>| format!("{r:?}");
+    a.sort_by_key(key);
+    b.sort_by_key(key);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn rows_come_in_flow_end_order() {
+    // Idle flows end at last packet + timeout; flows open at the end of input come last.
+    let idle = 0.5;
+    let flow = FlowConfig {
+        idle_timeout: idle,
+        tcp_end: TcpEnd::Never,
+        ..FlowConfig::default()
+    };
+    let p = Pipeline::new(RunConfig {
+        flow,
+        ..RunConfig::default()
+    })
+    .unwrap();
+    let t = p.process_pcap(sample()).unwrap();
+    assert_eq!(
+        t,
+        p.process_pcap(sample()).unwrap(),
+        "the same capture gives the same table"
+    );
+    let ends: Vec<f64> = t.column("end_time").unwrap().map(float).collect();
+    let clock = ends.iter().copied().fold(f64::MIN, f64::max);
+    let idle_ended = ends.iter().take_while(|&&e| clock - e > idle).count();
+    assert!(idle_ended > 100, "most sample flows go idle before the end");
+    assert!(
+        ends[..idle_ended].windows(2).all(|w| w[0] <= w[1]),
+        "in the order they went idle"
+    );
+    assert!(
+        ends[idle_ended..].iter().all(|&e| clock - e <= idle),
+        "then the flows still open"
+    );
+}
+
+#[test]
+fn a_generated_capture_with_many_flows_runs_under_max_flows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("churn.pcap");
+    let synth = jjc_synth::SynthConfig {
+        concurrent_flows: Some(5000),
+        ..jjc_synth::SynthConfig::default()
+    };
+    let summary = jjc_synth::write_capture(&synth, std::fs::File::create(&path).unwrap()).unwrap();
+    let unbounded = Pipeline::new(RunConfig::default())
+        .unwrap()
+        .process_pcap(&path)
+        .unwrap();
+    let cfg = RunConfig {
+        flow: FlowConfig {
+            max_flows: Some(1000),
+            ..FlowConfig::default()
+        },
+        ..RunConfig::default()
+    };
+    let bounded = Pipeline::new(cfg).unwrap().process_pcap(&path).unwrap();
+    let sum = |t: &Table| ints(t, "total_packets").iter().sum::<i64>();
+    assert_eq!(sum(&unbounded) as u64, summary.packets);
+    assert_eq!(
+        sum(&bounded),
+        sum(&unbounded),
+        "evicted flows are written, not dropped"
+    );
+    assert!(
+        bounded.rows.len() > unbounded.rows.len(),
+        "evictions split flows whose answer came late"
+    );
+}
+
+#[test]
+fn several_inputs_are_separate_captures_unless_continuous() {
+    let p = Pipeline::new(RunConfig::default()).unwrap();
+    let inputs = [Input::File(sample()), Input::File(sample())];
+    let mut two = Table::new(Vec::new());
+    let caps = p.open(&inputs).unwrap();
+    assert!(caps.has_capture_column());
+    let s = p.run(caps, &mut two, None).unwrap();
+    assert_eq!(s.captures, 2);
+    let one = p.process_pcap(sample()).unwrap();
+    assert_eq!(two.rows.len(), 2 * one.rows.len());
+    assert!(
+        two.rows
+            .iter()
+            .all(|r| r[8] == Value::Str("sample.pcap".into()))
+    );
+
+    // As one capture, with no timeout or TCP end, the second copy's packets join the first's flows.
+    let flow = FlowConfig {
+        idle_timeout: 1e9,
+        tcp_end: TcpEnd::Never,
+        ..FlowConfig::default()
+    };
+    let cont = Pipeline::new(RunConfig {
+        continuous: true,
+        flow,
+        ..RunConfig::default()
+    })
+    .unwrap();
+    let caps = cont.open(&inputs).unwrap();
+    assert!(!caps.has_capture_column());
+    let mut joined = Table::new(cont.columns(false));
+    cont.run(caps, &mut joined, None).unwrap();
+    let whole = Pipeline::new(RunConfig {
+        flow: cont.config().flow.clone(),
+        ..RunConfig::default()
+    })
+    .unwrap()
+    .process_pcap(sample())
+    .unwrap();
+    assert_eq!(joined.rows.len(), whole.rows.len());
+    assert_eq!(ints(&joined, "total_packets").iter().sum::<i64>(), 4000);
+}
