@@ -5,7 +5,6 @@
 //! They meet here: the [`PacketView`] that the decoder builds and kernels read, the
 //! [`Direction`] a flow assigns to a packet, and the column types of an output table.
 
-
 mod table;
 
 pub mod packet;

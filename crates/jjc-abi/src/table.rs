@@ -42,7 +42,10 @@ pub struct Column {
 impl Column {
     /// A column of the given name and type.
     pub fn new(name: impl Into<String>, ty: ColumnType) -> Self {
-        Column { name: name.into(), ty }
+        Column {
+            name: name.into(),
+            ty,
+        }
     }
 }
 
