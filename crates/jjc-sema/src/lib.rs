@@ -1,0 +1,29 @@
+//! Checking `.jjf` programs.
+//!
+//! ```text
+//! Sources ──► load (embedded std, -f, dirs, env) ──► jjc_syntax::parse ──► check ──► Program (HIR)
+//!                                                                    │
+//!                                                              Diagnostics ──► cmd_check / schema / explain / list
+//! ```
+//!
+//! [`Library::load`] finds and parses every source of groups and checks them together
+//! into one typed [`Program`]; [`select_groups`] decides which groups run;
+//! [`commands`] holds the library side of `jjc check|schema|explain|list`.
+
+#![warn(missing_docs)]
+
+pub mod builtins;
+mod check;
+pub mod commands;
+pub mod hir;
+mod library;
+mod pretty;
+mod select;
+mod suggest;
+pub mod types;
+
+pub use commands::{MessageFormat, cmd_check, cmd_explain, cmd_list, cmd_schema};
+pub use hir::Program;
+pub use library::{FileOrigin, Library, LoadedFile, Sources};
+pub use pretty::pretty_program;
+pub use select::{Selection, select_groups};

@@ -1,0 +1,433 @@
+//! Where groups come from: the embedded standard library, `-f` files, feature folders,
+//! `JJ_FEATURES_PATH` and `$XDG_CONFIG_HOME/jjc/features`, loaded and checked together.
+
+use std::path::{Path, PathBuf};
+
+use jjc_syntax::codes;
+use jjc_syntax::{Diagnostic, Diagnostics, FileId, SourceMap, Span};
+
+use crate::check;
+use crate::hir::{GroupId, Program};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+}
+
+/// The stack the checker runs on.
+const CHECKER_STACK: usize = 64 << 20;
+
+/// The largest `.jjf` file read (bigger files are an I/O error, not a hang).
+const MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// Where to look for groups besides the embedded standard library.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// `-f FILE`, in order: their groups run by default.
+    pub files: Vec<PathBuf>,
+    /// `--features-dir DIR`: the `.jjf` files at the top of each.
+    pub features_dirs: Vec<PathBuf>,
+    /// Also search `JJ_FEATURES_PATH` (colon-separated folders) and
+    /// `$XDG_CONFIG_HOME/jjc/features` (default `~/.config/jjc/features`).
+    pub use_env: bool,
+}
+
+/// How a file came to be loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileOrigin {
+    /// The standard library built into the binary.
+    Embedded,
+    /// A features folder (`--features-dir`, `JJ_FEATURES_PATH` or the XDG folder).
+    FeaturesDir(PathBuf),
+    /// Named with `-f`: its groups run by default.
+    File,
+    /// Named on the `jjc check` command line.
+    Checked,
+}
+
+/// One loaded source file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedFile {
+    /// Its id in [`Library::sources`].
+    pub id: FileId,
+    /// How it was found.
+    pub origin: FileOrigin,
+    /// Its canonical path (none for embedded files).
+    pub path: Option<PathBuf>,
+}
+
+/// Every group that can be selected, checked into one program.
+#[derive(Debug, Clone, Default)]
+pub struct Library {
+    /// The text of every loaded file.
+    pub sources: SourceMap,
+    /// The checked program of all of them.
+    pub program: Program,
+    /// The loaded files, in load order.
+    pub files: Vec<LoadedFile>,
+}
+
+/// Collects files before checking.
+#[derive(Default)]
+struct Loader {
+    sources: SourceMap,
+    files: Vec<LoadedFile>,
+    texts: Vec<Option<FileId>>,
+    diags: Diagnostics,
+}
+
+impl Loader {
+    fn add_text(
+        &mut self,
+        name: String,
+        bytes: Vec<u8>,
+        origin: FileOrigin,
+        path: Option<PathBuf>,
+    ) {
+        let (text, bad) = match String::from_utf8(bytes) {
+            Ok(t) => (t, None),
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                (String::from_utf8_lossy(e.as_bytes()).into_owned(), Some(at))
+            }
+        };
+        let id = self.sources.add(name, text);
+        if let Some(at) = bad {
+            self.diags.push(
+                Diagnostic::new(
+                    codes::NOT_UTF8,
+                    "this file is not valid UTF-8",
+                    Span::new(id, at, at + 1),
+                    "invalid byte here",
+                )
+                .with_help(
+                    "`.jjf` files are UTF-8 text; write other bytes as escapes in b\"…\" literals",
+                ),
+            );
+            self.texts.push(None);
+        } else {
+            self.texts.push(Some(id));
+        }
+        self.files.push(LoadedFile { id, origin, path });
+    }
+
+    fn add_path(&mut self, path: &Path, origin: FileOrigin) {
+        let canonical = match path.canonicalize() {
+            Ok(p) => p,
+            Err(e) => {
+                self.diags.push(Diagnostic::unlocated(
+                    codes::IO,
+                    format!("cannot read `{}`: {e}", path.display()),
+                ));
+                return;
+            }
+        };
+        if let Some(f) = self
+            .files
+            .iter_mut()
+            .find(|f| f.path.as_deref() == Some(canonical.as_path()))
+        {
+            // The same file twice is harmless; `-f` still makes its groups run.
+            if origin == FileOrigin::File {
+                f.origin = FileOrigin::File;
+            }
+            return;
+        }
+        let read = std::fs::metadata(&canonical).and_then(|m| {
+            if m.len() > MAX_FILE_BYTES {
+                Err(std::io::Error::other(format!(
+                    "larger than {MAX_FILE_BYTES} bytes"
+                )))
+            } else {
+                std::fs::read(&canonical)
+            }
+        });
+        match read {
+            Ok(bytes) => self.add_text(path.display().to_string(), bytes, origin, Some(canonical)),
+            Err(e) => self.diags.push(Diagnostic::unlocated(
+                codes::IO,
+                format!("cannot read `{}`: {e}", path.display()),
+            )),
+        }
+    }
+
+    /// The `.jjf` files in `dir` (recursively if asked), sorted.
+    fn jjf_files(dir: &Path, recursive: bool) -> std::io::Result<Vec<PathBuf>> {
+        let mut out = Vec::new();
+        let mut work = vec![dir.to_path_buf()];
+        while let Some(d) = work.pop() {
+            for entry in std::fs::read_dir(&d)? {
+                let p = entry?.path();
+                if p.is_dir() {
+                    if recursive {
+                        work.push(p);
+                    }
+                } else if p.extension().is_some_and(|x| x == "jjf") {
+                    out.push(p);
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn add_dir(&mut self, dir: &Path, recursive: bool, origin: FileOrigin, must_exist: bool) {
+        match Self::jjf_files(dir, recursive) {
+            Ok(files) => {
+                for f in files {
+                    self.add_path(&f, origin.clone());
+                }
+            }
+            Err(e) if must_exist => self.diags.push(Diagnostic::unlocated(
+                codes::IO,
+                format!("cannot read folder `{}`: {e}", dir.display()),
+            )),
+            Err(_) => {}
+        }
+    }
+
+    fn finish(self) -> (Library, Diagnostics) {
+        let mut diags = self.diags;
+        let mut trees = Vec::new();
+        for id in self.texts.iter().flatten() {
+            let text = self.sources.get(*id).map_or("", |f| f.text.as_str());
+            let parsed = jjc_syntax::parse(*id, text);
+            diags.extend(parsed.diagnostics);
+            if let Some(tree) = parsed.file {
+                trees.push((*id, tree));
+            }
+        }
+        let refs: Vec<(FileId, &jjc_syntax::ast::File)> =
+            trees.iter().map(|(id, t)| (*id, t)).collect();
+        // The checker recurses over expressions (at most MAX_NESTING deep): give it a
+        // stack that holds that depth in debug builds on any caller's thread.
+        let sources = &self.sources;
+        let (program, check_diags) = std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("jjf-check".into())
+                .stack_size(CHECKER_STACK)
+                .spawn_scoped(scope, || check::check_files(&refs, sources))
+                .ok()
+                .and_then(|h| h.join().ok())
+        })
+        .unwrap_or_else(|| check::check_files(&refs, sources));
+        diags.extend(check_diags);
+        diags.sort();
+        (
+            Library {
+                sources: self.sources,
+                program,
+                files: self.files,
+            },
+            diags,
+        )
+    }
+}
+
+/// The folders named by `JJ_FEATURES_PATH` and the XDG config folder.
+fn env_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("JJ_FEATURES_PATH")
+        .map(|v| {
+            std::env::split_paths(&v)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
+    if let Some(c) = config {
+        dirs.push(c.join("jjc").join("features"));
+    }
+    dirs
+}
+
+impl Library {
+    /// Loads the embedded standard library and everything `sources` names, and checks it.
+    pub fn load(sources: &Sources) -> (Library, Diagnostics) {
+        Library::load_with(sources, &[])
+    }
+
+    /// As [`Library::load`], plus `checked` files and folders (folders recursively), as
+    /// `jjc check` names them.
+    pub fn load_with(sources: &Sources, checked: &[PathBuf]) -> (Library, Diagnostics) {
+        let mut l = Loader::default();
+        for (name, text) in embedded::EMBEDDED {
+            l.add_text(
+                format!("<embedded>/{name}"),
+                text.as_bytes().to_vec(),
+                FileOrigin::Embedded,
+                None,
+            );
+        }
+        for d in &sources.features_dirs {
+            l.add_dir(d, false, FileOrigin::FeaturesDir(d.clone()), true);
+        }
+        if sources.use_env {
+            for d in env_dirs() {
+                l.add_dir(&d, false, FileOrigin::FeaturesDir(d.clone()), false);
+            }
+        }
+        for f in &sources.files {
+            l.add_path(f, FileOrigin::File);
+        }
+        for p in checked {
+            if p.is_dir() {
+                l.add_dir(p, true, FileOrigin::Checked, true);
+            } else {
+                l.add_path(p, FileOrigin::Checked);
+            }
+        }
+        l.finish()
+    }
+
+    /// Checks in-memory sources only (no standard library); each is treated as `-f`.
+    pub fn from_texts(texts: &[(&str, &str)]) -> (Library, Diagnostics) {
+        let mut l = Loader::default();
+        for (name, text) in texts {
+            l.add_text(
+                name.to_string(),
+                text.as_bytes().to_vec(),
+                FileOrigin::File,
+                None,
+            );
+        }
+        l.finish()
+    }
+
+    /// Checks one file given as bytes (no standard library), treated as `-f`.
+    pub fn from_bytes(name: &str, bytes: Vec<u8>) -> (Library, Diagnostics) {
+        let mut l = Loader::default();
+        l.add_text(name.to_string(), bytes, FileOrigin::File, None);
+        l.finish()
+    }
+
+    /// E0111 for feature names shared by groups that run together by default: the default
+    /// profile's groups and those of `-f` and checked files.
+    pub fn default_conflicts(&self) -> Diagnostics {
+        let mut together: Vec<GroupId> = crate::builtins::profile(crate::builtins::DEFAULT_PROFILE)
+            .map(|p| {
+                p.groups
+                    .iter()
+                    .filter_map(|g| self.program.group_by_name(g))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for origin in [FileOrigin::File, FileOrigin::Checked] {
+            for g in self.groups_from(&origin) {
+                if !together.contains(&g) {
+                    together.push(g);
+                }
+            }
+        }
+        crate::select::duplicate_features(&self.program, &together)
+    }
+
+    /// How a file was loaded.
+    pub fn file(&self, id: FileId) -> Option<&LoadedFile> {
+        self.files.iter().find(|f| f.id == id)
+    }
+
+    /// The groups defined in files of the given origin, in load order.
+    pub fn groups_from(&self, origin: &FileOrigin) -> Vec<GroupId> {
+        self.program
+            .groups
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| self.file(g.file).is_some_and(|f| &f.origin == origin))
+            .map(|(i, _)| GroupId(i as u32))
+            .collect()
+    }
+
+    /// Where a group comes from, as `jjc list` shows it.
+    pub fn describe_origin(&self, file: FileId) -> String {
+        match self.file(file) {
+            Some(LoadedFile {
+                origin: FileOrigin::Embedded,
+                ..
+            }) => "embedded".to_string(),
+            _ => self
+                .sources
+                .get(file)
+                .map_or_else(|| "?".to_string(), |f| f.name.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_file_twice_is_harmless_and_missing_file_is_io() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.jjf");
+        std::fs::write(&f, "features a { n = count() }").unwrap();
+        let sources = Sources {
+            files: vec![
+                f.clone(),
+                dir.path().join("./a.jjf"),
+                dir.path().join("missing.jjf"),
+            ],
+            features_dirs: vec![dir.path().to_path_buf()],
+            use_env: false,
+        };
+        let (lib, diags) = Library::load(&sources);
+        assert_eq!(lib.program.groups.len(), 1);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(diags.0[0].code, codes::IO);
+        // Named with -f after being found in a folder: its groups run by default.
+        assert_eq!(lib.groups_from(&FileOrigin::File), vec![GroupId(0)]);
+    }
+
+    #[test]
+    fn two_files_defining_one_group_is_an_error_naming_both() {
+        let (lib, diags) = Library::from_texts(&[
+            ("a.jjf", "features g { n = count() }"),
+            ("b.jjf", "features g { m = count() }"),
+        ]);
+        assert_eq!(lib.program.groups.len(), 2);
+        let d = diags
+            .iter()
+            .find(|d| d.code == codes::DUPLICATE_GROUP)
+            .expect("E0112");
+        assert_eq!(d.span().map(|s| s.file), Some(FileId(1)));
+        assert_eq!(d.secondary[0].span.file, FileId(0));
+    }
+
+    #[test]
+    fn invalid_utf8_is_located() {
+        let mut l = Loader::default();
+        l.add_text(
+            "x.jjf".into(),
+            b"features g { n = \xff }".to_vec(),
+            FileOrigin::File,
+            None,
+        );
+        let (_, diags) = l.finish();
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags.0[0].code, codes::NOT_UTF8);
+        assert_eq!(diags.0[0].span().map(|s| s.start), Some(17));
+    }
+
+    #[test]
+    fn env_folders_are_searched() {
+        let dir = tempfile::tempdir().unwrap();
+        let feats = dir.path().join("jjc").join("features");
+        std::fs::create_dir_all(&feats).unwrap();
+        std::fs::write(feats.join("mine.jjf"), "features mine { n = count() }").unwrap();
+        // Only this test touches these variables in this test binary.
+        unsafe {
+            std::env::set_var("XDG_CONFIG_HOME", dir.path());
+            std::env::set_var("JJ_FEATURES_PATH", "");
+        }
+        let (lib, diags) = Library::load(&Sources {
+            use_env: true,
+            ..Sources::default()
+        });
+        assert!(diags.is_empty(), "{diags:?}");
+        assert!(lib.program.group_by_name("mine").is_some());
+        let (lib, _) = Library::load(&Sources::default());
+        assert!(lib.program.group_by_name("mine").is_none());
+    }
+}
