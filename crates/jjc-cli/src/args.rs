@@ -20,6 +20,86 @@ pub enum Command {
     Run(RunArgs),
     /// Read and decode captures and describe them (no flows: the read+decode floor).
     Info(InfoArgs),
+    /// Check .jjf feature files: every diagnostic, then a one-line summary.
+    Check(CheckArgs),
+    /// Print the output columns of the selected groups: name, type, group, doc.
+    Schema(SchemaArgs),
+    /// Show a feature's definition, doc, type and source location.
+    Explain(ExplainArgs),
+    /// List every feature group that can be selected, with where it comes from.
+    List(ListArgs),
+}
+
+/// Where feature groups come from (besides the embedded standard library,
+/// `JJ_FEATURES_PATH` and `$XDG_CONFIG_HOME/jjc/features`).
+#[derive(Debug, Args)]
+pub struct FeatureSources {
+    /// A .jjf feature file whose groups are loaded (one per flag; repeat the flag for more).
+    #[arg(short = 'f', long = "file", value_name = "FILE.jjf")]
+    pub files: Vec<PathBuf>,
+    /// A folder whose .jjf files are searched for groups (repeatable).
+    #[arg(long, value_name = "DIR")]
+    pub features_dir: Vec<PathBuf>,
+}
+
+/// How `jjc check` prints diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MessageFormat {
+    /// rustc-style text on stderr (colour only on a terminal).
+    Human,
+    /// One JSON object per diagnostic on stdout.
+    Json,
+}
+
+/// `jjc check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// .jjf files or folders of them.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Diagnostic output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub message_format: MessageFormat,
+    /// Where other groups come from.
+    #[command(flatten)]
+    pub sources: FeatureSources,
+}
+
+/// `jjc schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Feature groups to select (comma-separated or repeated) [default: JJ-CORE and the -f files' groups].
+    #[arg(
+        short = 'g',
+        long = "features",
+        value_name = "GROUPS",
+        value_delimiter = ','
+    )]
+    pub groups: Vec<String>,
+    /// Add a profile's groups (JJ-CORE).
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// Where groups come from.
+    #[command(flatten)]
+    pub sources: FeatureSources,
+}
+
+/// `jjc explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The feature (`name` or `group.name`).
+    pub feature: String,
+    /// Where groups come from.
+    #[command(flatten)]
+    pub sources: FeatureSources,
+}
+
+/// `jjc list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Where groups come from.
+    #[command(flatten)]
+    pub sources: FeatureSources,
 }
 
 /// `jjc run`.

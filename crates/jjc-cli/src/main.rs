@@ -1,6 +1,7 @@
 //! `jjc`: packet captures in, one row of features per flow out.
 
 mod args;
+mod lang;
 mod progress;
 mod run;
 
@@ -15,6 +16,10 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(a) => run::run(a),
         Command::Info(a) => run::info(a),
+        Command::Check(a) => lang::check(a),
+        Command::Schema(a) => lang::schema(a),
+        Command::Explain(a) => lang::explain(a),
+        Command::List(a) => lang::list(a),
     };
     ExitCode::from(code)
 }

@@ -228,3 +228,65 @@ fn info_reports_packets() {
         "{text}"
     );
 }
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../features/examples")
+}
+
+#[test]
+fn check_passes_the_seed_examples_and_fails_a_mistake_with_a_located_diagnostic() {
+    let o = jjc(&["check", examples().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("checked 4 files: 4 groups"),
+        "{}",
+        stderr(&o)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.jjf");
+    std::fs::write(&bad, "features g \"d\" {\n  a = pkt.len\n}\n").unwrap();
+    let o = jjc(&["check", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("error[E0301]") && e.contains("bad.jjf:2:7"),
+        "{e}"
+    );
+    assert!(
+        e.contains("wrap `pkt.len` in an aggregate such as mean(...)"),
+        "{e}"
+    );
+
+    let o = jjc(&["check", "--message-format", "json", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let line = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        line.starts_with('{') && line.contains("\"code\":\"E0301\"") && line.contains("\"line\":2"),
+        "{line}"
+    );
+}
+
+#[test]
+fn schema_explain_and_list_read_the_f_files() {
+    let game = examples().join("game_traffic.jjf");
+    let g = game.to_str().unwrap();
+    let o = jjc(&["schema", "-f", g, "-g", "game_traffic"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("game_pps                float  game_traffic")
+    );
+    let o = jjc(&["explain", "game_pps", "-f", g]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("game_traffic.jjf:16:5"));
+    let o = jjc(&["explain", "game_ppz", "-f", g]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("did you mean `game_pps`?"));
+    let o = jjc(&["list", "-f", g]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("game_traffic"));
+}
