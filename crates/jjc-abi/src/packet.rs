@@ -186,6 +186,20 @@ unsafe impl Send for PacketView<'_> {}
 // SAFETY: as above.
 unsafe impl Sync for PacketView<'_> {}
 
+impl PacketView<'_> {
+    /// Byte offset of the payload pointer, for code generators.
+    pub const PAYLOAD_PTR_OFFSET: usize = std::mem::offset_of!(PacketView<'static>, payload_ptr);
+    /// Byte offset of the captured payload length (`u32`), for code generators.
+    pub const PAYLOAD_CAPLEN_OFFSET: usize =
+        std::mem::offset_of!(PacketView<'static>, payload_caplen);
+    /// Byte offset of the TCP options pointer, for code generators.
+    pub const TCP_OPTIONS_PTR_OFFSET: usize =
+        std::mem::offset_of!(PacketView<'static>, tcp_options_ptr);
+    /// Byte offset of the TCP options length (`u8`), for code generators.
+    pub const TCP_OPTIONS_LEN_OFFSET: usize =
+        std::mem::offset_of!(PacketView<'static>, tcp_options_len);
+}
+
 impl<'a> PacketView<'a> {
     /// The captured bytes of the TCP/UDP/SCTP payload (empty for other protocols and for
     /// what the snaplen cut off).
