@@ -142,12 +142,32 @@ impl Loader {
             }
         });
         match read {
+            Ok(bytes) if self.is_embedded_copy(&bytes, &canonical, &origin) => {}
             Ok(bytes) => self.add_text(path.display().to_string(), bytes, origin, Some(canonical)),
             Err(e) => self.diags.push(Diagnostic::unlocated(
                 codes::IO,
                 format!("cannot read `{}`: {e}", path.display()),
             )),
         }
+    }
+
+    /// Whether `bytes` are the text of an embedded standard-library file (the file in
+    /// `features/` the binary was built from): then it is that file, loaded once, now known by
+    /// its path.
+    fn is_embedded_copy(&mut self, bytes: &[u8], canonical: &Path, origin: &FileOrigin) -> bool {
+        let sources = &self.sources;
+        let Some(f) = self.files.iter_mut().find(|f| {
+            f.origin == FileOrigin::Embedded
+                && f.path.is_none()
+                && sources.get(f.id).is_some_and(|s| s.text.as_bytes() == bytes)
+        }) else {
+            return false;
+        };
+        f.path = Some(canonical.to_path_buf());
+        if matches!(origin, FileOrigin::File | FileOrigin::Checked) {
+            f.origin = origin.clone();
+        }
+        true
     }
 
     /// The `.jjf` files in `dir` (recursively if asked), sorted.

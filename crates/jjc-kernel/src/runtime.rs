@@ -1,0 +1,713 @@
+//! The `extern "C"` runtime helpers that kernels call ([`crate::ir::Helper`]), the
+//! kernel-owned data they read, and the per-flow buffers they own.
+//!
+//! Both backends call exactly these functions: the interpreter directly, the JIT through
+//! [`helper_symbols`]. Every helper takes and returns only `i64` / `f64`; pointers travel as
+//! `i64`. The helpers are `unsafe`: they trust that pointer arguments come from the kernel's
+//! own IR (a `DataAddr` of the right kind, a `SlotAddr` of a buffer slot, a bounds-checked
+//! `(ptr, len)` of packet bytes).
+
+use std::cell::RefCell;
+
+use hashbrown::HashMap;
+use regex_automata::meta::Regex;
+use regex_automata::util::syntax;
+use regex_automata::{Input, MatchKind, PatternSet};
+
+use crate::ir::Helper;
+
+/// At most this many patterns share one regex set (one bit each of the result).
+pub const MAX_SET_PATTERNS: usize = 64;
+
+/// A compiled multi-pattern byte regex set (kernel-owned data).
+#[derive(Debug)]
+pub struct RegexSetData {
+    regex: Regex,
+    patterns: Vec<String>,
+}
+
+impl RegexSetData {
+    /// Compiles patterns (at most [`MAX_SET_PATTERNS`]) in bytes mode with ASCII classes, as
+    /// Python's bytes patterns: `\d`, `\s`, `\w` and `.` are ASCII, `^` is the start of input.
+    pub fn new(patterns: &[String]) -> Result<RegexSetData, String> {
+        if patterns.len() > MAX_SET_PATTERNS {
+            return Err(format!(
+                "{} patterns in one set (at most {MAX_SET_PATTERNS})",
+                patterns.len()
+            ));
+        }
+        let regex = Regex::builder()
+            .syntax(syntax::Config::new().unicode(false).utf8(false))
+            .configure(Regex::config().match_kind(MatchKind::All).utf8_empty(false))
+            .build_many(patterns)
+            .map_err(|e| e.to_string())?;
+        Ok(RegexSetData {
+            regex,
+            patterns: patterns.to_vec(),
+        })
+    }
+
+    /// The patterns, bit `i` of a match result being pattern `i`.
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
+    }
+
+    /// The bitmask of the patterns matching somewhere in `hay`.
+    pub fn matches(&self, hay: &[u8]) -> u64 {
+        thread_local! {
+            static SET: RefCell<PatternSet> = RefCell::new(PatternSet::new(MAX_SET_PATTERNS));
+        }
+        SET.with(|set| {
+            let Ok(mut set) = set.try_borrow_mut() else {
+                return 0;
+            };
+            set.clear();
+            self.regex
+                .which_overlapping_matches(&Input::new(hay), &mut set);
+            set.iter()
+                .map(|p| p.as_usize())
+                .filter(|&i| i < MAX_SET_PATTERNS)
+                .fold(0u64, |m, i| m | (1u64 << i))
+        })
+    }
+}
+
+/// A table of key ranges (kernel-owned data): entries `[lo0, lo1, hi0, hi1]`, sorted and
+/// non-overlapping, compared lexicographically as signed pairs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableData {
+    entries: Vec<[i64; 4]>,
+}
+
+impl TableData {
+    /// A table over entries sorted by their low key (call [`TableData::sort_order`] first).
+    pub fn new(entries: Vec<[i64; 4]>) -> TableData {
+        TableData { entries }
+    }
+
+    /// The order that sorts `entries` by low key: `order[i]` is the original index of the
+    /// `i`-th sorted entry.
+    pub fn sort_order(entries: &[[i64; 4]]) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..entries.len()).collect();
+        order.sort_by_key(|&i| entries.get(i).map(|e| (e[0], e[1])));
+        order
+    }
+
+    /// The index of the entry containing `key`, or -1.
+    pub fn find(&self, key: (i64, i64)) -> i64 {
+        let n = self.entries.partition_point(|e| (e[0], e[1]) <= key);
+        match n
+            .checked_sub(1)
+            .and_then(|i| self.entries.get(i).map(|e| (i, e)))
+        {
+            Some((i, e)) if key <= (e[2], e[3]) => i as i64,
+            _ => -1,
+        }
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// An `i64` array (kernel-owned data), read by [`Helper::ArrayGet`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ArrayData {
+    /// The elements.
+    pub values: Vec<i64>,
+}
+
+/// Histogram bin edges (kernel-owned data), strictly increasing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EdgesData {
+    /// The edges.
+    pub edges: Vec<f64>,
+}
+
+impl EdgesData {
+    /// numpy's bin of `x`: `[e_i, e_{i+1})`, the last bin closed; -1 outside or NaN.
+    pub fn bin(&self, x: f64) -> i64 {
+        let (Some(first), Some(last)) = (self.edges.first(), self.edges.last()) else {
+            return -1;
+        };
+        if x.is_nan() || x < *first || x > *last || self.edges.len() < 2 {
+            return -1;
+        }
+        if x == *last {
+            return self.edges.len() as i64 - 2;
+        }
+        self.edges.partition_point(|e| *e <= x) as i64 - 1
+    }
+}
+
+/// The kinds of per-flow heap buffer a state slot may own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BufferKind {
+    /// Values for exact median / percentiles ([`Helper::ValuesPush`]).
+    Values,
+    /// Value counts for `mode` ([`Helper::ModePush`]).
+    Mode,
+    /// A byte histogram for `entropy` ([`Helper::BytesPush`]).
+    Bytes,
+}
+
+/// The value list behind [`Helper::ValuesPush`].
+#[derive(Debug, Default)]
+struct Values {
+    values: Vec<f64>,
+    sorted: bool,
+    has_nan: bool,
+}
+
+/// The counts behind [`Helper::ModePush`], in first-seen order.
+#[derive(Debug, Default)]
+struct Mode {
+    index: HashMap<(i64, i64), usize, foldhash::fast::RandomState>,
+    entries: Vec<((i64, i64), u64)>,
+}
+
+/// The byte histogram behind [`Helper::BytesPush`].
+#[derive(Debug)]
+struct ByteHist {
+    counts: [u64; 256],
+    total: u64,
+}
+
+/// Frees the buffer whose pointer a slot holds (`bits`), if any.
+///
+/// # Safety
+/// `bits` must be 0 or a pointer made by the push helper of `kind` and not freed yet.
+pub unsafe fn free_buffer(kind: BufferKind, bits: u64) {
+    if bits == 0 {
+        return;
+    }
+    // SAFETY: per the contract, `bits` came from `Box::into_raw` of this kind.
+    unsafe {
+        match kind {
+            BufferKind::Values => drop(Box::from_raw(bits as *mut Values)),
+            BufferKind::Mode => drop(Box::from_raw(bits as *mut Mode)),
+            BufferKind::Bytes => drop(Box::from_raw(bits as *mut ByteHist)),
+        }
+    }
+}
+
+/// The buffer a slot owns, created on first use.
+///
+/// # Safety
+/// `slot` is the address of a state slot holding 0 or a `*mut T` made here.
+unsafe fn buffer_mut<'a, T>(slot: i64, make: impl FnOnce() -> T) -> Option<&'a mut T> {
+    let p = slot as *mut u64;
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: per the contract.
+    unsafe {
+        if *p == 0 {
+            *p = Box::into_raw(Box::new(make())) as u64;
+        }
+        (*p as *mut T).as_mut()
+    }
+}
+
+/// The buffer a slot owns, if it was created.
+///
+/// # Safety
+/// As [`buffer_mut`].
+unsafe fn buffer_ref<'a, T>(slot: i64) -> Option<&'a mut T> {
+    let p = slot as *mut u64;
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: per the contract.
+    unsafe { (*p as *mut T).as_mut() }
+}
+
+/// The bytes `ptr[0..len]`, empty for a null pointer or `len <= 0`.
+///
+/// # Safety
+/// `ptr[0..len]` must be readable for the call.
+unsafe fn bytes<'a>(ptr: i64, len: i64) -> &'a [u8] {
+    if ptr == 0 || len <= 0 {
+        return &[];
+    }
+    // SAFETY: per the contract.
+    unsafe { std::slice::from_raw_parts(ptr as *const u8, len as usize) }
+}
+
+/// [`Helper::RegexSet`].
+///
+/// # Safety
+/// `set` points to a live [`RegexSetData`]; `ptr[0..len]` is readable.
+pub unsafe extern "C" fn jjc_regex_set(set: i64, ptr: i64, len: i64) -> i64 {
+    // SAFETY: per the contract.
+    let (set, hay) = unsafe { ((set as *const RegexSetData).as_ref(), bytes(ptr, len)) };
+    set.map_or(0, |s| s.matches(hay) as i64)
+}
+
+/// [`Helper::ValuesPush`].
+///
+/// # Safety
+/// `slot` is the address of a values slot.
+pub unsafe extern "C" fn jjc_values_push(slot: i64, value: f64, pred: i64) {
+    if pred == 0 {
+        return;
+    }
+    // SAFETY: per the contract.
+    if let Some(v) = unsafe { buffer_mut::<Values>(slot, Values::default) } {
+        v.values.push(value);
+        v.sorted = false;
+        v.has_nan |= value.is_nan();
+    }
+}
+
+/// numpy's linear interpolation between `a` and `b` at `t` (`numpy.lib._function_base_impl._lerp`).
+fn lerp(a: f64, b: f64, t: f64) -> f64 {
+    let diff = b - a;
+    if t >= 0.5 {
+        b - diff * (1.0 - t)
+    } else {
+        a + diff * t
+    }
+}
+
+/// The `p`-th percentile of sorted values, numpy's "linear" method; NaN when empty.
+pub fn percentile_sorted(sorted: &[f64], p: f64) -> f64 {
+    let n = sorted.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let idx = (n - 1) as f64 * (p / 100.0);
+    let lo = idx.floor().clamp(0.0, (n - 1) as f64);
+    let i = lo as usize;
+    let j = (i + 1).min(n - 1);
+    let (Some(a), Some(b)) = (sorted.get(i), sorted.get(j)) else {
+        return f64::NAN;
+    };
+    lerp(*a, *b, idx - lo)
+}
+
+/// [`Helper::ValuesPercentile`].
+///
+/// # Safety
+/// `slot` is the address of a values slot.
+pub unsafe extern "C" fn jjc_values_percentile(slot: i64, p: f64) -> f64 {
+    // SAFETY: per the contract.
+    let Some(v) = (unsafe { buffer_ref::<Values>(slot) }) else {
+        return f64::NAN;
+    };
+    if v.has_nan {
+        return f64::NAN;
+    }
+    if !v.sorted {
+        v.values.sort_by(f64::total_cmp);
+        v.sorted = true;
+    }
+    percentile_sorted(&v.values, p)
+}
+
+/// [`Helper::ModePush`].
+///
+/// # Safety
+/// `slot` is the address of a mode slot.
+pub unsafe extern "C" fn jjc_mode_push(slot: i64, w0: i64, w1: i64, pred: i64) {
+    if pred == 0 {
+        return;
+    }
+    // SAFETY: per the contract.
+    if let Some(m) = unsafe { buffer_mut::<Mode>(slot, Mode::default) } {
+        let key = (w0, w1);
+        match m.index.get(&key) {
+            Some(&i) => {
+                if let Some(e) = m.entries.get_mut(i) {
+                    e.1 += 1;
+                }
+            }
+            None => {
+                m.index.insert(key, m.entries.len());
+                m.entries.push((key, 1));
+            }
+        }
+    }
+}
+
+/// [`Helper::ModeGet`].
+///
+/// # Safety
+/// `slot` is the address of a mode slot.
+pub unsafe extern "C" fn jjc_mode_get(slot: i64, word: i64) -> i64 {
+    // SAFETY: per the contract.
+    let Some(m) = (unsafe { buffer_ref::<Mode>(slot) }) else {
+        return 0;
+    };
+    let mut best: Option<&((i64, i64), u64)> = None;
+    for e in &m.entries {
+        if best.is_none_or(|b| e.1 > b.1) {
+            best = Some(e);
+        }
+    }
+    best.map_or(0, |((a, b), _)| if word == 0 { *a } else { *b })
+}
+
+/// [`Helper::BytesPush`].
+///
+/// # Safety
+/// `slot` is the address of a bytes slot; `ptr[0..len]` is readable.
+pub unsafe extern "C" fn jjc_bytes_push(slot: i64, ptr: i64, len: i64, pred: i64) {
+    if pred == 0 {
+        return;
+    }
+    // SAFETY: per the contract.
+    let data = unsafe { bytes(ptr, len) };
+    if data.is_empty() {
+        return;
+    }
+    // SAFETY: per the contract.
+    let make = || ByteHist {
+        counts: [0; 256],
+        total: 0,
+    };
+    if let Some(h) = unsafe { buffer_mut::<ByteHist>(slot, make) } {
+        for &b in data {
+            if let Some(c) = h.counts.get_mut(b as usize) {
+                *c += 1;
+            }
+        }
+        h.total += data.len() as u64;
+    }
+}
+
+/// Shannon entropy (bits) of a byte histogram; NaN when empty.
+pub fn entropy_of_counts(counts: &[u64], total: u64) -> f64 {
+    if total == 0 {
+        return f64::NAN;
+    }
+    let n = total as f64;
+    let mut h = 0.0;
+    for &c in counts {
+        if c > 0 {
+            let p = c as f64 / n;
+            h -= p * p.log2();
+        }
+    }
+    h
+}
+
+/// [`Helper::BytesEntropy`].
+///
+/// # Safety
+/// `slot` is the address of a bytes slot.
+pub unsafe extern "C" fn jjc_bytes_entropy(slot: i64) -> f64 {
+    // SAFETY: per the contract.
+    match unsafe { buffer_ref::<ByteHist>(slot) } {
+        Some(h) => entropy_of_counts(&h.counts, h.total),
+        None => f64::NAN,
+    }
+}
+
+/// [`Helper::Ln`].
+pub extern "C" fn jjc_ln(a: f64) -> f64 {
+    a.ln()
+}
+
+/// [`Helper::Log2`].
+pub extern "C" fn jjc_log2(a: f64) -> f64 {
+    a.log2()
+}
+
+/// [`Helper::Exp`].
+pub extern "C" fn jjc_exp(a: f64) -> f64 {
+    a.exp()
+}
+
+/// [`Helper::Pow`].
+pub extern "C" fn jjc_pow(a: f64, b: f64) -> f64 {
+    a.powf(b)
+}
+
+/// [`Helper::FRem`]: Python's float `%`.
+pub extern "C" fn jjc_frem(a: f64, b: f64) -> f64 {
+    let r = a % b;
+    if r != 0.0 && ((r < 0.0) != (b < 0.0)) {
+        r + b
+    } else {
+        r
+    }
+}
+
+/// [`Helper::TableFind`].
+///
+/// # Safety
+/// `table` points to a live [`TableData`].
+pub unsafe extern "C" fn jjc_table_find(table: i64, k0: i64, k1: i64) -> i64 {
+    // SAFETY: per the contract.
+    unsafe { (table as *const TableData).as_ref() }.map_or(-1, |t| t.find((k0, k1)))
+}
+
+/// [`Helper::ArrayGet`].
+///
+/// # Safety
+/// `array` points to a live [`ArrayData`].
+pub unsafe extern "C" fn jjc_array_get(array: i64, index: i64) -> i64 {
+    // SAFETY: per the contract.
+    let a = unsafe { (array as *const ArrayData).as_ref() };
+    a.and_then(|a| usize::try_from(index).ok().and_then(|i| a.values.get(i)))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// [`Helper::HistBin`].
+///
+/// # Safety
+/// `edges` points to a live [`EdgesData`].
+pub unsafe extern "C" fn jjc_hist_bin(edges: i64, x: f64) -> i64 {
+    // SAFETY: per the contract.
+    unsafe { (edges as *const EdgesData).as_ref() }.map_or(-1, |e| e.bin(x))
+}
+
+/// [`Helper::BytesEq`].
+///
+/// # Safety
+/// Both byte ranges are readable.
+pub unsafe extern "C" fn jjc_bytes_eq(p1: i64, l1: i64, p2: i64, l2: i64) -> i64 {
+    // SAFETY: per the contract.
+    unsafe { i64::from(bytes(p1, l1) == bytes(p2, l2)) }
+}
+
+/// The address of a helper's function.
+pub fn helper_address(h: Helper) -> *const u8 {
+    type I3 = unsafe extern "C" fn(i64, i64, i64) -> i64;
+    match h {
+        Helper::RegexSet => jjc_regex_set as I3 as *const u8,
+        Helper::ValuesPush => jjc_values_push as unsafe extern "C" fn(i64, f64, i64) as *const u8,
+        Helper::ValuesPercentile => {
+            jjc_values_percentile as unsafe extern "C" fn(i64, f64) -> f64 as *const u8
+        }
+        Helper::ModePush => jjc_mode_push as unsafe extern "C" fn(i64, i64, i64, i64) as *const u8,
+        Helper::ModeGet => jjc_mode_get as unsafe extern "C" fn(i64, i64) -> i64 as *const u8,
+        Helper::BytesPush => {
+            jjc_bytes_push as unsafe extern "C" fn(i64, i64, i64, i64) as *const u8
+        }
+        Helper::BytesEntropy => jjc_bytes_entropy as unsafe extern "C" fn(i64) -> f64 as *const u8,
+        Helper::Ln => jjc_ln as extern "C" fn(f64) -> f64 as *const u8,
+        Helper::Log2 => jjc_log2 as extern "C" fn(f64) -> f64 as *const u8,
+        Helper::Exp => jjc_exp as extern "C" fn(f64) -> f64 as *const u8,
+        Helper::Pow => jjc_pow as extern "C" fn(f64, f64) -> f64 as *const u8,
+        Helper::FRem => jjc_frem as extern "C" fn(f64, f64) -> f64 as *const u8,
+        Helper::TableFind => jjc_table_find as I3 as *const u8,
+        Helper::ArrayGet => jjc_array_get as unsafe extern "C" fn(i64, i64) -> i64 as *const u8,
+        Helper::HistBin => jjc_hist_bin as unsafe extern "C" fn(i64, f64) -> i64 as *const u8,
+        Helper::BytesEq => {
+            jjc_bytes_eq as unsafe extern "C" fn(i64, i64, i64, i64) -> i64 as *const u8
+        }
+    }
+}
+
+/// Every helper as `(symbol name, address)`, for a JIT to declare and link.
+pub fn helper_symbols() -> Vec<(&'static str, *const u8)> {
+    Helper::ALL
+        .iter()
+        .map(|h| (h.name(), helper_address(*h)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(p: &[&str]) -> RegexSetData {
+        let pats: Vec<String> = p.iter().map(|s| s.to_string()).collect();
+        match RegexSetData::new(&pats) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn regex_sets_report_every_matching_pattern_with_python_semantics() {
+        let s = set(&[
+            r"^(GET|POST|PUT|DELETE|HEAD)\s",
+            r"^HTTP/\d\.\d\s\d{3}",
+            r"Host",
+            r"^SSH-\d\.\d",
+        ]);
+        assert_eq!(s.matches(b"GET / HTTP/1.1\r\nHost: x"), 0b0101);
+        assert_eq!(s.matches(b"HTTP/1.1 200 OK"), 0b0010);
+        // `^` anchors at the start of the slice only, as re.search does.
+        assert_eq!(s.matches(b"xGET / "), 0);
+        assert_eq!(s.matches(b""), 0);
+        // ASCII classes: a non-ASCII digit (U+0663, Arabic-Indic three) is no `\d`.
+        assert_eq!(s.matches("SSH-\u{663}.0".as_bytes()), 0);
+        assert_eq!(s.matches(b"SSH-2.0"), 0b1000);
+        // `\s` is ASCII whitespace, including vertical tab and form feed, not U+00A0.
+        assert_eq!(s.matches(b"GET\x0b/"), 0b0001);
+        assert_eq!(s.matches(b"GET\x0c/"), 0b0001);
+        assert_eq!(s.matches(b"GET\xa0/"), 0);
+        assert_eq!(s.matches("GET\u{a0}/".as_bytes()), 0);
+        // Invalid UTF-8 is fine in bytes mode.
+        let d = set(&[r"\xff.\x00", r"."]);
+        assert_eq!(d.matches(b"\xff\xfe\x00"), 0b11);
+        assert_eq!(d.matches(b"\n"), 0);
+        assert!(RegexSetData::new(&["(".to_string()]).is_err());
+    }
+
+    #[test]
+    fn the_regex_helper_reads_only_the_given_bytes() {
+        let s = set(&[r"^ab$"]);
+        let data = b"abc";
+        let addr = &s as *const RegexSetData as i64;
+        // SAFETY: live set and readable bytes.
+        unsafe {
+            assert_eq!(jjc_regex_set(addr, data.as_ptr() as i64, 2), 1);
+            assert_eq!(jjc_regex_set(addr, data.as_ptr() as i64, 3), 0);
+            assert_eq!(jjc_regex_set(addr, data.as_ptr() as i64, -1), 0);
+        }
+    }
+
+    #[test]
+    fn percentiles_match_numpy() {
+        // numpy.percentile([1, 2, 3, 4], [0, 25, 50, 75, 90, 100])
+        let v = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(percentile_sorted(&v, 0.0), 1.0);
+        assert_eq!(percentile_sorted(&v, 25.0), 1.75);
+        assert_eq!(percentile_sorted(&v, 50.0), 2.5);
+        assert_eq!(percentile_sorted(&v, 75.0), 3.25);
+        assert!((percentile_sorted(&v, 90.0) - 3.7).abs() < 1e-12);
+        assert_eq!(percentile_sorted(&v, 100.0), 4.0);
+        assert_eq!(percentile_sorted(&[7.0], 33.0), 7.0);
+        assert!(percentile_sorted(&[], 50.0).is_nan());
+        // numpy.percentile([10, 20, 30, 40, 50], 99) == 49.6
+        let w = [10.0, 20.0, 30.0, 40.0, 50.0];
+        assert!((percentile_sorted(&w, 99.0) - 49.6).abs() < 1e-12);
+    }
+
+    #[test]
+    fn value_buffers_sort_push_and_free() {
+        let mut slot = 0u64;
+        let addr = &mut slot as *mut u64 as i64;
+        // SAFETY: the slot is a values slot on the stack, freed below.
+        unsafe {
+            assert!(jjc_values_percentile(addr, 50.0).is_nan());
+            jjc_values_push(addr, 3.0, 1);
+            jjc_values_push(addr, 100.0, 0);
+            jjc_values_push(addr, 1.0, 1);
+            assert_eq!(jjc_values_percentile(addr, 50.0), 2.0);
+            jjc_values_push(addr, 2.0, 1);
+            assert_eq!(jjc_values_percentile(addr, 50.0), 2.0);
+            assert_eq!(jjc_values_percentile(addr, 100.0), 3.0);
+            jjc_values_push(addr, f64::NAN, 1);
+            assert!(jjc_values_percentile(addr, 0.0).is_nan());
+            free_buffer(BufferKind::Values, slot);
+        }
+    }
+
+    #[test]
+    fn mode_breaks_ties_by_first_appearance() {
+        let mut slot = 0u64;
+        let addr = &mut slot as *mut u64 as i64;
+        // SAFETY: a mode slot on the stack, freed below.
+        unsafe {
+            assert_eq!(jjc_mode_get(addr, 0), 0);
+            for (v, p) in [(5, 1), (7, 1), (9, 0), (9, 0), (7, 1), (5, 1), (3, 1)] {
+                jjc_mode_push(addr, v, 0, p);
+            }
+            assert_eq!(jjc_mode_get(addr, 0), 5);
+            jjc_mode_push(addr, 7, 0, 1);
+            assert_eq!(jjc_mode_get(addr, 0), 7);
+            jjc_mode_push(addr, 1, 2, 1);
+            jjc_mode_push(addr, 1, 2, 1);
+            jjc_mode_push(addr, 1, 2, 1);
+            jjc_mode_push(addr, 1, 2, 1);
+            assert_eq!((jjc_mode_get(addr, 0), jjc_mode_get(addr, 1)), (1, 2));
+            free_buffer(BufferKind::Mode, slot);
+        }
+    }
+
+    #[test]
+    fn entropy_of_known_byte_strings() {
+        let mut slot = 0u64;
+        let addr = &mut slot as *mut u64 as i64;
+        let all: Vec<u8> = (0..=255u8).collect();
+        // SAFETY: a bytes slot on the stack, freed below; readable byte slices.
+        unsafe {
+            assert!(jjc_bytes_entropy(addr).is_nan());
+            jjc_bytes_push(addr, b"aaaa".as_ptr() as i64, 4, 1);
+            assert_eq!(jjc_bytes_entropy(addr), 0.0);
+            jjc_bytes_push(addr, b"bbbb".as_ptr() as i64, 4, 1);
+            assert_eq!(jjc_bytes_entropy(addr), 1.0);
+            jjc_bytes_push(addr, b"cccc".as_ptr() as i64, 4, 0);
+            assert_eq!(jjc_bytes_entropy(addr), 1.0);
+            free_buffer(BufferKind::Bytes, slot);
+            slot = 0;
+            jjc_bytes_push(addr, all.as_ptr() as i64, 256, 1);
+            assert!((jjc_bytes_entropy(addr) - 8.0).abs() < 1e-12);
+            free_buffer(BufferKind::Bytes, slot);
+        }
+        // "abcd" repeated: 2 bits.
+        let mut counts = [0u64; 256];
+        for b in b"abcdabcd" {
+            counts[*b as usize] += 1;
+        }
+        assert_eq!(entropy_of_counts(&counts, 8), 2.0);
+    }
+
+    #[test]
+    fn tables_find_exact_keys_and_ranges() {
+        let raw = vec![
+            [80, 0, 80, 0],
+            [1024, 0, 49151, 0],
+            [22, 0, 22, 0],
+            [-5, 0, -1, 0],
+        ];
+        let order = TableData::sort_order(&raw);
+        let sorted: Vec<[i64; 4]> = order.iter().map(|&i| raw[i]).collect();
+        let t = TableData::new(sorted);
+        let find = |k: i64| {
+            let i = t.find((k, 0));
+            usize::try_from(i).ok().map(|i| order[i])
+        };
+        assert_eq!(find(22), Some(2));
+        assert_eq!(find(80), Some(0));
+        assert_eq!(find(1024), Some(1));
+        assert_eq!(find(49151), Some(1));
+        assert_eq!(find(49152), None);
+        assert_eq!(find(-3), Some(3));
+        assert_eq!(find(0), None);
+        assert_eq!(find(i64::MIN), None);
+        assert_eq!(TableData::new(vec![]).find((1, 1)), -1);
+    }
+
+    #[test]
+    fn hist_bins_follow_numpy() {
+        let e = EdgesData {
+            edges: vec![0.0, 10.0, 100.0],
+        };
+        assert_eq!(e.bin(-0.1), -1);
+        assert_eq!(e.bin(0.0), 0);
+        assert_eq!(e.bin(9.99), 0);
+        assert_eq!(e.bin(10.0), 1);
+        assert_eq!(e.bin(100.0), 1);
+        assert_eq!(e.bin(100.1), -1);
+        assert_eq!(e.bin(f64::NAN), -1);
+    }
+
+    #[test]
+    fn float_helpers() {
+        assert_eq!(jjc_frem(7.0, 3.0), 1.0);
+        assert_eq!(jjc_frem(-7.0, 3.0), 2.0);
+        assert_eq!(jjc_frem(7.0, -3.0), -2.0);
+        assert!(jjc_frem(1.0, 0.0).is_nan());
+        assert_eq!(jjc_log2(8.0), 3.0);
+        assert_eq!(jjc_pow(2.0, 10.0), 1024.0);
+        assert_eq!(jjc_exp(0.0), 1.0);
+        assert_eq!(jjc_ln(1.0), 0.0);
+        let syms = helper_symbols();
+        assert_eq!(syms.len(), Helper::ALL.len());
+        assert!(syms.iter().all(|(_, a)| !a.is_null()));
+    }
+}
