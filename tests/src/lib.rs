@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use jjc_driver::{Input, Pipeline, RunConfig};
+use jjc_driver::{Backend, FeatureConfig, Input, Pipeline, RunConfig, Table};
 use jjc_flow::{FlowConfig, TcpEnd};
 use jjc_output::{Destination, Format, TableWriter};
 
@@ -64,6 +64,39 @@ pub fn oracle_config(tcp_end: TcpEnd) -> RunConfig {
         },
         ..RunConfig::default()
     }
+}
+
+/// The workspace's top folder.
+pub fn workspace_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The seed guide's four example groups, from `features/examples/`, on `backend`.
+pub fn seed_config(backend: Backend) -> RunConfig {
+    let dir = workspace_dir().join("features/examples");
+    let names = [
+        "my_features",
+        "payload_patterns",
+        "adv_timing",
+        "game_traffic",
+    ];
+    RunConfig {
+        features: FeatureConfig {
+            files: names.iter().map(|n| dir.join(format!("{n}.jjf"))).collect(),
+            groups: names.iter().map(|n| n.to_string()).collect(),
+            ..FeatureConfig::default()
+        },
+        backend,
+        ..oracle_config(TcpEnd::Never)
+    }
+}
+
+/// Runs jjc's pipeline over one capture into an in-memory table.
+pub fn run_to_table(capture: &Path, config: RunConfig) -> Result<Table, String> {
+    Pipeline::new(config)
+        .map_err(|e| e.to_string())?
+        .process_pcap(capture)
+        .map_err(|e| e.to_string())
 }
 
 /// Runs jjc's pipeline over one capture and writes the CSV table to `out`.

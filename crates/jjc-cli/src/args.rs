@@ -28,6 +28,74 @@ pub enum Command {
     Explain(ExplainArgs),
     /// List every feature group that can be selected, with where it comes from.
     List(ListArgs),
+    /// Run the `test` blocks of .jjf files under both backends.
+    Test(TestArgs),
+    /// Print a stage of the compiler for a program: its syntax tree, kernel IR or Cranelift IR.
+    Dump(DumpArgs),
+}
+
+/// `jjc test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// .jjf files or folders of them [default: the standard library].
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Where other groups come from.
+    #[command(flatten)]
+    pub sources: FeatureSources,
+}
+
+/// Which stage `jjc dump` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Stage {
+    /// The syntax tree of each file, with byte spans.
+    Ast,
+    /// The kernel IR: state layout, `update` and `finish`.
+    Ir,
+    /// The Cranelift IR the JIT compiles.
+    Clif,
+}
+
+/// `jjc dump`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("stage").required(true).args(["ast", "ir", "clif"])))]
+pub struct DumpArgs {
+    /// Print the syntax tree.
+    #[arg(long)]
+    pub ast: bool,
+    /// Print the kernel IR.
+    #[arg(long)]
+    pub ir: bool,
+    /// Print the Cranelift IR.
+    #[arg(long)]
+    pub clif: bool,
+    /// Feature groups to compile (comma-separated or repeated) [default: JJ-CORE and the -f files' groups].
+    #[arg(
+        short = 'g',
+        long = "features",
+        value_name = "GROUPS",
+        value_delimiter = ','
+    )]
+    pub groups: Vec<String>,
+    /// Add a profile's groups.
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// Where groups come from.
+    #[command(flatten)]
+    pub sources: FeatureSources,
+}
+
+impl DumpArgs {
+    /// The stage asked for.
+    pub fn stage(&self) -> Stage {
+        if self.ast {
+            Stage::Ast
+        } else if self.ir {
+            Stage::Ir
+        } else {
+            Stage::Clif
+        }
+    }
 }
 
 /// Where feature groups come from (besides the embedded standard library,
@@ -141,6 +209,23 @@ pub struct RunArgs {
     /// No summary on stderr (warnings and errors still show).
     #[arg(short, long)]
     pub quiet: bool,
+    /// Feature groups to run (comma-separated or repeated) [default: JJ-CORE and the -f files' groups].
+    #[arg(
+        short = 'g',
+        long = "features",
+        value_name = "GROUPS",
+        value_delimiter = ','
+    )]
+    pub groups: Vec<String>,
+    /// Add a profile's groups (JJ-CORE).
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// Where groups come from besides the standard library.
+    #[command(flatten)]
+    pub sources: FeatureSources,
+    /// What runs the compiled features: jit (native code) or interp (the reference interpreter) [default: jit].
+    #[arg(long, value_name = "BACKEND")]
+    pub backend: Option<String>,
 }
 
 /// `jjc info`.

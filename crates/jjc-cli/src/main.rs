@@ -2,6 +2,7 @@
 
 mod args;
 mod lang;
+mod lang_run;
 mod progress;
 mod run;
 
@@ -20,6 +21,8 @@ fn main() -> ExitCode {
         Command::Schema(a) => lang::schema(a),
         Command::Explain(a) => lang::explain(a),
         Command::List(a) => lang::list(a),
+        Command::Test(a) => lang_run::test(a),
+        Command::Dump(a) => lang_run::dump(a),
     };
     ExitCode::from(code)
 }

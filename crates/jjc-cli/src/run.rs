@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use jjc_driver::{
-    ConfigFile, Pipeline, PipelineError, Progress, RunConfig, SortOrder, capture_info,
-    expand_inputs, load_config_file,
+    Backend, ConfigFile, FeatureConfig, Pipeline, PipelineError, Progress, RunConfig, SortOrder,
+    capture_info, expand_inputs, load_config_file,
 };
 use jjc_flow::{FlowConfig, TcpEnd};
 use jjc_output::{Destination, Format, TableWriter};
@@ -60,11 +60,36 @@ fn settings(a: &RunArgs) -> Result<Settings, String> {
         max_flows: a.max_flows.or(file.max_flows),
     };
     flow.validate().map_err(|e| e.to_string())?;
+    let mut files = file.files.clone().unwrap_or_default();
+    files.extend(a.sources.files.iter().cloned());
+    let mut features_dirs = file.features_dir.clone().unwrap_or_default();
+    features_dirs.extend(a.sources.features_dir.iter().cloned());
+    let groups = if a.groups.is_empty() {
+        file.features
+            .as_ref()
+            .map(|n| n.to_vec())
+            .unwrap_or_default()
+    } else {
+        a.groups.clone()
+    };
+    let backend = match a.backend.as_deref().or(file.backend.as_deref()) {
+        Some(b) => b.parse::<Backend>()?,
+        None => Backend::default(),
+    };
+    let features = FeatureConfig {
+        files,
+        features_dirs,
+        groups,
+        profile: a.profile.clone().or(file.profile.clone()),
+        use_env: true,
+    };
     let config = RunConfig {
         flow,
         continuous: a.continuous || file.continuous.unwrap_or(false),
         strict: a.strict || file.strict.unwrap_or(false),
         sort,
+        features,
+        backend,
     };
     Ok(Settings {
         config,
@@ -107,6 +132,11 @@ pub fn run(a: RunArgs) -> u8 {
                 return EXIT_FAILURE;
             }
             0
+        }
+        Err(PipelineError::Features(diagnostics)) => {
+            eprintln!("{diagnostics}");
+            eprintln!("error: the feature groups do not compile; `jjc check` shows every problem");
+            EXIT_FAILURE
         }
         Err(e) => {
             eprintln!("error: {e}");

@@ -26,7 +26,7 @@ fn run_writes_csv_to_stdout_with_identity_columns_first() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "src_ip,dst_ip,src_port,dst_port,protocol,vlan_id,start_time,end_time,duration,total_packets,total_bytes,packets_fwd,packets_bwd,bytes_fwd,bytes_bwd"
+        "src_ip,dst_ip,src_port,dst_port,protocol,vlan_id,start_time,end_time,duration,total_packets,packets_fwd,packets_bwd,total_bytes,bytes_fwd,bytes_bwd"
     );
     assert!(lines.count() > 50, "the sample capture has many flows");
     assert!(

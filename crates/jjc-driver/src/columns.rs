@@ -21,23 +21,6 @@ pub fn identity_columns() -> Vec<Column> {
     .collect()
 }
 
-/// The engine's flow record columns (until the `flow_meta` group defines them in `.jjf`).
-pub fn engine_columns() -> Vec<Column> {
-    use ColumnType::*;
-    [
-        ("duration", Float),
-        ("total_packets", Int),
-        ("total_bytes", Int),
-        ("packets_fwd", Int),
-        ("packets_bwd", Int),
-        ("bytes_fwd", Int),
-        ("bytes_bwd", Int),
-    ]
-    .into_iter()
-    .map(|(n, t)| Column::new(n, t))
-    .collect()
-}
-
 /// The name of the column that says which capture a row came from (several inputs only).
 pub(crate) const CAPTURE_COLUMN: &str = "capture";
 
@@ -52,19 +35,5 @@ pub(crate) fn push_identity(r: &FlowRecord, row: &mut Vec<Value>) {
         Value::Int(i64::from(r.vlan_id())),
         Value::Float(r.start_time),
         Value::Float(r.end_time),
-    ]);
-}
-
-/// Appends the engine's flow record values of `r` to `row`.
-pub(crate) fn push_engine(r: &FlowRecord, row: &mut Vec<Value>) {
-    let int = |v: u64| Value::Int(i64::try_from(v).unwrap_or(i64::MAX));
-    row.extend([
-        Value::Float(r.duration()),
-        int(r.total_packets()),
-        int(r.total_bytes()),
-        int(r.packets_fwd),
-        int(r.packets_bwd),
-        int(r.bytes_fwd),
-        int(r.bytes_bwd),
     ]);
 }

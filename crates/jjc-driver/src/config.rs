@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use jjc_flow::FlowConfig;
 
+use crate::features::{Backend, FeatureConfig};
+
 /// The order rows are written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortOrder {
@@ -48,4 +50,8 @@ pub struct RunConfig {
     pub strict: bool,
     /// Row order.
     pub sort: SortOrder,
+    /// Which feature groups run, and where they come from.
+    pub features: FeatureConfig,
+    /// Which backend runs the compiled features.
+    pub backend: Backend,
 }

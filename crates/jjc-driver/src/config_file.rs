@@ -33,6 +33,43 @@ pub struct ConfigFile {
     pub sort: Option<String>,
     /// `--quiet`: no summary on stderr.
     pub quiet: Option<bool>,
+    /// `-f/--file` (repeatable): `.jjf` feature files.
+    pub files: Option<Vec<PathBuf>>,
+    /// `-g/--features`: feature groups, a list or a comma-separated string (JoyfulJay's key too).
+    pub features: Option<Names>,
+    /// `--profile`: a profile whose groups are added.
+    pub profile: Option<String>,
+    /// `--features-dir` (repeatable): folders searched for groups.
+    pub features_dir: Option<Vec<PathBuf>>,
+    /// `--backend`: jit or interp.
+    pub backend: Option<String>,
+}
+
+/// A list of names, written as a YAML list or as one comma-separated string.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Names {
+    /// `[a, b]`.
+    List(Vec<String>),
+    /// `"a,b"`.
+    Text(String),
+}
+
+impl Names {
+    /// The names, split at commas and trimmed.
+    pub fn to_vec(&self) -> Vec<String> {
+        let items: Vec<&str> = match self {
+            Names::List(v) => v.iter().map(String::as_str).collect(),
+            Names::Text(t) => vec![t.as_str()],
+        };
+        items
+            .iter()
+            .flat_map(|s| s.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
 }
 
 /// The keys a config file accepts.
@@ -47,6 +84,11 @@ pub const CONFIG_KEYS: &[&str] = &[
     "strict",
     "sort",
     "quiet",
+    "files",
+    "features",
+    "profile",
+    "features_dir",
+    "backend",
 ];
 
 /// JoyfulJay's config keys, with what to write in jjc instead.
@@ -82,12 +124,16 @@ const JOYFULJAY_KEYS: &[(&str, &str)] = &[
         "jjc has no such setting in this version; remove the key",
     ),
     (
-        "features",
-        "feature groups come with .jjf feature files, which this version does not run yet",
+        "specific_features",
+        "jjc selects whole groups (`features`); define a group with just the features you want",
     ),
     (
-        "profile",
-        "profiles come with .jjf feature files, which this version does not run yet",
+        "burst_threshold_ms",
+        "thresholds are part of a feature's definition: change the constant in its .jjf file",
+    ),
+    (
+        "entropy_sample_bytes",
+        "sampling limits are part of a feature's definition in its .jjf file",
     ),
 ];
 
@@ -215,6 +261,18 @@ mod tests {
         let e = parse_config("idle_timeout: soon\n").unwrap_err();
         assert!(e.contains("line 1"), "{e}");
         assert!(parse_config("- a\n- b\n").unwrap_err().contains("mapping"));
+    }
+
+    #[test]
+    fn feature_groups_as_a_list_or_a_comma_string() {
+        let c = parse_config("features: [flow_meta, timing]\n").unwrap();
+        assert_eq!(c.features.unwrap().to_vec(), ["flow_meta", "timing"]);
+        let c =
+            parse_config("features: \"flow_meta, my_features\"\nfiles: [a.jjf]\nbackend: interp\n")
+                .unwrap();
+        assert_eq!(c.features.unwrap().to_vec(), ["flow_meta", "my_features"]);
+        assert_eq!(c.files.unwrap(), [PathBuf::from("a.jjf")]);
+        assert_eq!(c.backend.as_deref(), Some("interp"));
     }
 
     #[test]

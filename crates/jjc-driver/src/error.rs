@@ -16,6 +16,9 @@ pub enum PipelineError {
         /// What went wrong.
         reason: String,
     },
+    /// The feature groups could not be loaded, selected or compiled (rendered diagnostics).
+    #[error("{0}")]
+    Features(String),
     /// A setting out of range.
     #[error("invalid setting: {0}")]
     Config(String),

@@ -1,17 +1,18 @@
 //! Running captures through the decoder and the flow table into rows.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use jjc_abi::{Column, ColumnType, Value};
 use jjc_capture::CaptureReader;
 use jjc_decode::{DecodeConfig, Decoder};
-use jjc_flow::{EndedFlow, FlowTable, NoFeatures};
+use jjc_flow::{EndedFlow, FlowTable};
+use jjc_kernel::{Exec, Interpreter};
 
-use crate::columns::{
-    CAPTURE_COLUMN, engine_columns, identity_columns, push_engine, push_identity,
-};
+use crate::columns::{CAPTURE_COLUMN, identity_columns, push_identity};
 use crate::config::{RunConfig, SortOrder};
 use crate::error::PipelineError;
+use crate::features::{Backend, CompiledFeatures, FlowState, KernelHandler};
 use crate::inputs::Input;
 use crate::summary::RunSummary;
 use crate::table::Table;
@@ -47,13 +48,33 @@ pub trait Progress {
 #[derive(Debug, Clone)]
 pub struct Pipeline {
     config: RunConfig,
+    features: Arc<CompiledFeatures>,
 }
 
 impl Pipeline {
-    /// A pipeline with these settings (checked here).
+    /// A pipeline with these settings: checks them, loads and checks the feature groups, and
+    /// compiles the selected ones into one kernel for the configured backend.
     pub fn new(config: RunConfig) -> Result<Pipeline, PipelineError> {
         config.flow.validate()?;
-        Ok(Pipeline { config })
+        let features = CompiledFeatures::load(&config.features, config.backend)?;
+        Ok(Pipeline {
+            config,
+            features: Arc::new(features),
+        })
+    }
+
+    /// A pipeline running already compiled features.
+    pub fn with_features(
+        config: RunConfig,
+        features: Arc<CompiledFeatures>,
+    ) -> Result<Pipeline, PipelineError> {
+        config.flow.validate()?;
+        Ok(Pipeline { config, features })
+    }
+
+    /// The compiled features.
+    pub fn features(&self) -> &CompiledFeatures {
+        &self.features
     }
 
     /// The settings.
@@ -67,7 +88,7 @@ impl Pipeline {
         if several_inputs {
             cols.push(Column::new(CAPTURE_COLUMN, ColumnType::Str));
         }
-        cols.extend(engine_columns());
+        cols.extend(self.features.columns().iter().cloned());
         cols
     }
 
@@ -138,7 +159,7 @@ impl Pipeline {
         Ok(summary)
     }
 
-    /// Runs the readers, in order, as one capture with one flow table.
+    /// Runs the readers, in order, as one capture with one flow table, on the configured backend.
     fn run_capture(
         &self,
         readers: &mut [CaptureReader],
@@ -147,7 +168,29 @@ impl Pipeline {
         summary: &mut RunSummary,
         progress: &mut Option<&mut dyn Progress>,
     ) -> Result<(), PipelineError> {
-        let mut table = FlowTable::new(self.config.flow.clone(), NoFeatures)?;
+        let kernel = self.features.kernel();
+        match (self.config.backend, self.features.native()) {
+            (Backend::Jit, Some(native)) => {
+                let handler = KernelHandler::new(&self.features, native);
+                self.run_capture_with(handler, readers, label, out, summary, progress)
+            }
+            _ => {
+                let handler = KernelHandler::new(&self.features, Interpreter::new(kernel));
+                self.run_capture_with(handler, readers, label, out, summary, progress)
+            }
+        }
+    }
+
+    fn run_capture_with<E: Exec>(
+        &self,
+        handler: KernelHandler<'_, E>,
+        readers: &mut [CaptureReader],
+        label: Option<&str>,
+        out: &mut RowWriter<'_>,
+        summary: &mut RunSummary,
+        progress: &mut Option<&mut dyn Progress>,
+    ) -> Result<(), PipelineError> {
+        let mut table = FlowTable::new(self.config.flow.clone(), handler)?;
         let mut decoder = Decoder::new(DecodeConfig::default());
         let mut ended = Vec::new();
         let mut next_checkpoint = CHECKPOINT_PACKETS;
@@ -169,7 +212,7 @@ impl Pipeline {
                     next_checkpoint = table.packets() + CHECKPOINT_PACKETS;
                     table.sweep();
                     table.drain_ended(&mut ended);
-                    out.write_flows(&mut ended, label)?;
+                    out.write_flows(&mut ended, label, table.handler_mut())?;
                 }
                 if records.is_multiple_of(PROGRESS_RECORDS)
                     && let Some(p) = progress.as_deref_mut()
@@ -196,7 +239,7 @@ impl Pipeline {
         decoder.finish(&mut |mut pkt| table.process(&mut pkt));
         table.end_all();
         table.drain_ended(&mut ended);
-        out.write_flows(&mut ended, label)?;
+        out.write_flows(&mut ended, label, table.handler_mut())?;
         summary.packets += table.packets();
         for (reason, n) in decoder.stats().iter_skipped() {
             summary.add_skipped(reason, n);
@@ -248,18 +291,19 @@ impl<'s> RowWriter<'s> {
         }
     }
 
-    fn write_flows(
+    fn write_flows<E: Exec>(
         &mut self,
-        ended: &mut Vec<EndedFlow<()>>,
+        ended: &mut Vec<EndedFlow<FlowState>>,
         label: Option<&str>,
+        handler: &mut KernelHandler<'_, E>,
     ) -> Result<(), PipelineError> {
-        for flow in ended.drain(..) {
+        for mut flow in ended.drain(..) {
             self.row.clear();
             push_identity(&flow.record, &mut self.row);
             if let Some(l) = label {
                 self.row.push(Value::Str(l.to_string()));
             }
-            push_engine(&flow.record, &mut self.row);
+            handler.finish(&flow.record, &mut flow.state, &mut self.row);
             self.flows += 1;
             match self.sort {
                 SortOrder::FlowEnd => self.sink.write_row(&self.row)?,

@@ -47,9 +47,9 @@ fn process_pcap_returns_one_consistent_row_per_flow() {
             "end_time",
             "duration",
             "total_packets",
-            "total_bytes",
             "packets_fwd",
             "packets_bwd",
+            "total_bytes",
             "bytes_fwd",
             "bytes_bwd"
         ]

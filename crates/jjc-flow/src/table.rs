@@ -87,6 +87,11 @@ impl<H: FlowHandler> FlowTable<H> {
         &self.handler
     }
 
+    /// The handler, to finish ended flows with.
+    pub fn handler_mut(&mut self) -> &mut H {
+        &mut self.handler
+    }
+
     /// The capture clock: the largest packet time seen so far.
     pub fn clock(&self) -> f64 {
         self.clock

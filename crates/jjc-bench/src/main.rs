@@ -1,0 +1,266 @@
+//! `jjc-bench`: times the stages of a run on one capture, in one process, so the figures are
+//! ratios against baselines measured alongside them.
+//!
+//! ```text
+//! jjc-bench [--capture PATH | --size 300M] [--seed N] [--repeat N]
+//! ```
+//! Rows: the read+decode floor, the flow table alone, the seed guide's features written by
+//! hand in Rust, and the same features compiled from `features/examples/*.jjf` and run by the
+//! interpreter and by the JIT, then the standard library (JIT).
+
+mod hand_seed;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use jjc_abi::Value;
+use jjc_capture::CaptureReader;
+use jjc_decode::{DecodeConfig, Decoder};
+use jjc_driver::{Backend, FeatureConfig, Input, Pipeline, PipelineError, RowSink, RunConfig};
+use jjc_flow::{FlowConfig, FlowHandler, FlowRecord, FlowTable, NoFeatures};
+
+use hand_seed::HandSeed;
+
+/// Counts rows and drops them.
+#[derive(Default)]
+struct NullSink {
+    rows: u64,
+}
+
+impl RowSink for NullSink {
+    fn write_row(&mut self, row: &[Value]) -> Result<(), PipelineError> {
+        self.rows += row.len().min(1) as u64;
+        Ok(())
+    }
+}
+
+struct Args {
+    capture: Option<PathBuf>,
+    size: u64,
+    seed: u64,
+    repeat: usize,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        capture: None,
+        size: 300 << 20,
+        seed: 1,
+        repeat: 3,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--capture" => a.capture = Some(PathBuf::from(value()?)),
+            "--size" => a.size = parse_size(&value()?)?,
+            "--seed" => a.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
+            "--repeat" => a.repeat = value()?.parse().map_err(|e| format!("--repeat: {e}"))?,
+            other => {
+                return Err(format!(
+                    "unknown argument {other}; see the doc comment of jjc-bench"
+                ));
+            }
+        }
+    }
+    Ok(a)
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (num, mul) = match s.as_bytes().last() {
+        Some(b'K') => (&s[..s.len() - 1], 1 << 10),
+        Some(b'M') => (&s[..s.len() - 1], 1 << 20),
+        Some(b'G') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    num.parse::<u64>()
+        .map(|n| n * mul)
+        .map_err(|e| format!("--size {s}: {e}"))
+}
+
+/// The bench capture: given, or generated once under `bench-out/`.
+fn capture(a: &Args) -> Result<PathBuf, String> {
+    if let Some(p) = &a.capture {
+        return Ok(p.clone());
+    }
+    let dir = Path::new("bench-out");
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let path = dir.join(format!("bench-{}-{}.pcap", a.size, a.seed));
+    if !path.exists() {
+        let cfg = jjc_synth::SynthConfig {
+            seed: a.seed,
+            target_bytes: Some(a.size),
+            ..jjc_synth::SynthConfig::default()
+        };
+        let tmp = path.with_extension("tmp");
+        let file = std::fs::File::create(&tmp).map_err(|e| e.to_string())?;
+        jjc_synth::write_capture(&cfg, std::io::BufWriter::new(file)).map_err(|e| e.to_string())?;
+        std::fs::rename(&tmp, &path).map_err(|e| e.to_string())?;
+    }
+    Ok(path)
+}
+
+/// Reads and decodes every packet: the floor.
+fn floor(path: &Path) -> u64 {
+    let mut reader = CaptureReader::open(path).expect("the bench capture opens");
+    let mut decoder = Decoder::new(DecodeConfig::default());
+    let mut packets = 0u64;
+    while let Ok(Some(rec)) = reader.next_record() {
+        decoder.decode(rec.link_type, rec.ts, rec.data, rec.orig_len, &mut |p| {
+            packets += u64::from(p.len > 0);
+        });
+    }
+    packets
+}
+
+/// Reads, decodes and assembles flows with handler `H`, finishing each flow with `finish`.
+fn flows<H: FlowHandler>(
+    path: &Path,
+    handler: H,
+    mut finish: impl FnMut(&H, &H::State, &FlowRecord, &mut Vec<Value>),
+) -> u64 {
+    let mut reader = CaptureReader::open(path).expect("the bench capture opens");
+    let mut decoder = Decoder::new(DecodeConfig::default());
+    let mut table = FlowTable::new(FlowConfig::default(), handler).expect("default flow config");
+    let mut ended = Vec::new();
+    let mut row = Vec::new();
+    let mut rows = 0u64;
+    let mut drain = |table: &mut FlowTable<H>, ended: &mut Vec<_>, rows: &mut u64| {
+        table.drain_ended(ended);
+        for f in ended.drain(..) {
+            let f: jjc_flow::EndedFlow<H::State> = f;
+            row.clear();
+            finish(table.handler(), &f.state, &f.record, &mut row);
+            *rows += 1;
+        }
+    };
+    let mut n = 0u64;
+    while let Ok(Some(rec)) = reader.next_record() {
+        decoder.decode(
+            rec.link_type,
+            rec.ts,
+            rec.data,
+            rec.orig_len,
+            &mut |mut p| table.process(&mut p),
+        );
+        n += 1;
+        if n.is_multiple_of(4096) {
+            table.sweep();
+            drain(&mut table, &mut ended, &mut rows);
+        }
+    }
+    table.end_all();
+    drain(&mut table, &mut ended, &mut rows);
+    rows
+}
+
+fn seed_features(backend: Backend) -> RunConfig {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../features/examples");
+    let names = [
+        "my_features",
+        "payload_patterns",
+        "adv_timing",
+        "game_traffic",
+    ];
+    RunConfig {
+        features: FeatureConfig {
+            files: names.iter().map(|n| dir.join(format!("{n}.jjf"))).collect(),
+            groups: names.iter().map(|n| n.to_string()).collect(),
+            ..FeatureConfig::default()
+        },
+        backend,
+        ..RunConfig::default()
+    }
+}
+
+fn pipeline(path: &Path, config: RunConfig) -> u64 {
+    let p = Pipeline::new(config).expect("the features compile");
+    let caps = p
+        .open(&[Input::File(path.to_path_buf())])
+        .expect("the bench capture opens");
+    let mut sink = NullSink::default();
+    p.run(caps, &mut sink, None).expect("the run completes");
+    sink.rows
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("jjc-bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    let path = match capture(&args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("jjc-bench: cannot make the capture: {e}");
+            std::process::exit(1);
+        }
+    };
+    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let packets = floor(&path);
+    println!(
+        "capture: {} ({} bytes, {} packets); best of {} runs",
+        path.display(),
+        bytes,
+        packets,
+        args.repeat
+    );
+    type Job<'a> = (&'a str, Box<dyn Fn() -> u64 + 'a>);
+    let jobs: Vec<Job> = vec![
+        ("read+decode (floor)", Box::new(|| floor(&path))),
+        (
+            "flow table, no features",
+            Box::new(|| flows(&path, NoFeatures, |_, _, _, _| {})),
+        ),
+        (
+            "seed features, hand-written Rust",
+            Box::new(|| {
+                flows(&path, HandSeed::default(), |h: &HandSeed, s, r, row| {
+                    h.finish(s, r, row)
+                })
+            }),
+        ),
+        (
+            "seed features, jjc interpreter",
+            Box::new(|| pipeline(&path, seed_features(Backend::Interp))),
+        ),
+        (
+            "seed features, jjc JIT",
+            Box::new(|| pipeline(&path, seed_features(Backend::Jit))),
+        ),
+        (
+            "standard library, jjc JIT",
+            Box::new(|| pipeline(&path, RunConfig::default())),
+        ),
+    ];
+    let mut results = Vec::new();
+    for (name, job) in &jobs {
+        let mut best = f64::INFINITY;
+        let mut out = 0;
+        for _ in 0..args.repeat.max(1) {
+            let t = Instant::now();
+            out = job();
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+        results.push((*name, best, out));
+    }
+    let hand_time = results[2].1;
+    let floor_time = results[0].1;
+    println!(
+        "{:<36} {:>9} {:>10} {:>9} {:>9} {:>11}",
+        "stage", "seconds", "Mpackets/s", "MB/s", "x floor", "x hand seed"
+    );
+    for (name, secs, _) in &results {
+        println!(
+            "{:<36} {:>9.3} {:>10.2} {:>9.0} {:>9.2} {:>11.2}",
+            name,
+            secs,
+            packets as f64 / secs / 1e6,
+            bytes as f64 / secs / 1e6,
+            secs / floor_time,
+            secs / hand_time
+        );
+    }
+}

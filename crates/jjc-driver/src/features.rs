@@ -1,0 +1,376 @@
+//! Feature groups: loading `.jjf` sources, selecting groups, compiling them into one kernel,
+//! and running it per flow.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use jjc_abi::{Column, FinishFn, FlowView, PacketView, UpdateFn, Value};
+use jjc_flow::{FlowHandler, FlowRecord};
+use jjc_kernel::{Exec, Kernel};
+use jjc_sema::{Library, Selection, Sources, select_groups};
+
+use crate::error::PipelineError;
+use crate::native::{self, FlowFeatures, NativeGroup};
+
+/// Where feature groups come from and which of them run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeatureConfig {
+    /// `.jjf` files given with `-f` (their groups run when no group is named).
+    pub files: Vec<PathBuf>,
+    /// Folders searched for groups (`--features-dir`).
+    pub features_dirs: Vec<PathBuf>,
+    /// Groups named with `-g` (comma lists allowed); empty: the default profile plus the files' groups.
+    pub groups: Vec<String>,
+    /// A profile whose groups are added (`--profile`).
+    pub profile: Option<String>,
+    /// Also search `JJ_FEATURES_PATH` and `$XDG_CONFIG_HOME/jjc/features`.
+    pub use_env: bool,
+}
+
+/// Which backend runs the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// Native code from Cranelift (the fast path).
+    #[default]
+    Jit,
+    /// The reference interpreter over the kernel IR.
+    Interp,
+}
+
+impl FromStr for Backend {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "jit" => Ok(Backend::Jit),
+            "interp" | "interpreter" => Ok(Backend::Interp),
+            other => Err(format!("unknown backend `{other}`: expected jit or interp")),
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Jit => "jit",
+            Backend::Interp => "interp",
+        })
+    }
+}
+
+/// The selected groups compiled into one kernel, with its native code when the JIT runs it.
+pub struct CompiledFeatures {
+    // Declared before `kernel`, so it is dropped first: the native code borrows the kernel
+    // (its tables, regex sets and strings), which `kernel` keeps at a fixed heap address.
+    jit: Option<jjc_jit::JitKernel<'static>>,
+    kernel: Box<Kernel>,
+    /// Selected native groups, in selection order.
+    natives: Vec<NativeGroup>,
+    /// How a row's feature values are laid out: runs of kernel columns and native groups.
+    layout: Vec<Part>,
+    columns: Vec<Column>,
+}
+
+/// A run of output columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// `len` kernel columns from the kernel's column `start`.
+    Kernel { start: usize, len: usize },
+    /// Every column of native group `i`.
+    Native(usize),
+}
+
+impl fmt::Debug for CompiledFeatures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CompiledFeatures")
+            .field("columns", &self.kernel.columns().len())
+            .field("jit", &self.jit.is_some())
+            .finish()
+    }
+}
+
+impl CompiledFeatures {
+    /// Loads the groups' sources, selects the groups and compiles them for `backend`.
+    /// Errors in the `.jjf` sources come back rendered as `jjc check` shows them.
+    pub fn load(
+        config: &FeatureConfig,
+        backend: Backend,
+    ) -> Result<CompiledFeatures, PipelineError> {
+        let sources = Sources {
+            files: config.files.clone(),
+            features_dirs: config.features_dirs.clone(),
+            use_env: config.use_env,
+        };
+        let (lib, diags) = Library::load(&sources);
+        if diags.has_errors() {
+            return Err(features_error(&lib, &diags));
+        }
+        let names: Vec<String> = config
+            .groups
+            .iter()
+            .flat_map(|g| g.split(','))
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .map(str::to_string)
+            .collect();
+        let mut natives: Vec<(usize, NativeGroup)> = Vec::new();
+        let mut jjf_names = Vec::new();
+        for (i, n) in names.iter().enumerate() {
+            match native::registered(n) {
+                Some(g) => natives.push((i, g)),
+                None => jjf_names.push(n.clone()),
+            }
+        }
+        let only_native = !names.is_empty() && jjf_names.is_empty() && config.profile.is_none();
+        let groups = if only_native {
+            Vec::new()
+        } else {
+            let selection = Selection {
+                groups: jjf_names,
+                profile: config.profile.clone(),
+            };
+            select_groups(&lib, &selection).map_err(|d| features_error(&lib, &d))?
+        };
+        let kernel = jjc_kernel::compile(&lib.program, &groups)
+            .map_err(|e| PipelineError::Features(e.to_string()))?;
+        let mut layout = Vec::new();
+        let mut next = 0;
+        let mut start = 0;
+        for g in &groups {
+            let position = lib
+                .program
+                .group(*g)
+                .and_then(|grp| names.iter().position(|n| *n == grp.name));
+            while let Some(p) = position
+                && next < natives.len()
+                && natives[next].0 < p
+            {
+                layout.push(Part::Native(next));
+                next += 1;
+            }
+            let len = lib.program.columns(&[*g]).len();
+            layout.push(Part::Kernel { start, len });
+            start += len;
+        }
+        layout.extend((next..natives.len()).map(Part::Native));
+        let natives = natives.into_iter().map(|(_, g)| g).collect();
+        Self::assemble(Box::new(kernel), natives, layout, backend)
+    }
+
+    /// Wraps a compiled kernel, compiling it to native code for the JIT backend.
+    pub fn from_kernel(
+        kernel: Box<Kernel>,
+        backend: Backend,
+    ) -> Result<CompiledFeatures, PipelineError> {
+        let layout = vec![Part::Kernel {
+            start: 0,
+            len: kernel.columns().len(),
+        }];
+        Self::assemble(kernel, Vec::new(), layout, backend)
+    }
+
+    fn assemble(
+        kernel: Box<Kernel>,
+        natives: Vec<NativeGroup>,
+        layout: Vec<Part>,
+        backend: Backend,
+    ) -> Result<CompiledFeatures, PipelineError> {
+        let mut columns: Vec<Column> = Vec::new();
+        for part in &layout {
+            let (from, cols) = match *part {
+                Part::Kernel { start, len } => {
+                    ("a .jjf group", &kernel.columns()[start..start + len])
+                }
+                Part::Native(i) => (natives[i].name.as_str(), &natives[i].columns[..]),
+            };
+            for c in cols {
+                if columns.iter().any(|x| x.name == c.name) {
+                    return Err(PipelineError::Features(format!(
+                        "error: feature `{}` (from {from}) is defined twice among the selected groups; rename one or select only one of them",
+                        c.name
+                    )));
+                }
+                columns.push(c.clone());
+            }
+        }
+        // SAFETY: the kernel lives in a Box that `CompiledFeatures` owns and never moves out of
+        // or replaces; the heap value stays at its address until `CompiledFeatures` drops, and
+        // `jit` (which borrows it) is declared first, so it is dropped before the kernel.
+        let kernel_ref: &'static Kernel = unsafe { &*std::ptr::from_ref::<Kernel>(&*kernel) };
+        let jit = match backend {
+            Backend::Jit => Some(
+                jjc_jit::JitKernel::compile(kernel_ref)
+                    .map_err(|e| PipelineError::Features(e.to_string()))?,
+            ),
+            Backend::Interp => None,
+        };
+        Ok(CompiledFeatures {
+            jit,
+            kernel,
+            natives,
+            layout,
+            columns,
+        })
+    }
+
+    /// The feature columns, in output order.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// The kernel.
+    pub fn kernel(&self) -> &Kernel {
+        &self.kernel
+    }
+
+    /// The native functions, when compiled for the JIT.
+    pub(crate) fn native(&self) -> Option<NativeExec> {
+        self.jit.as_ref().map(|j| NativeExec {
+            update: j.update_fn(),
+            finish: j.finish_fn(),
+        })
+    }
+}
+
+fn features_error(lib: &Library, diags: &jjc_syntax::Diagnostics) -> PipelineError {
+    let text: Vec<String> = diags
+        .iter()
+        .filter(|d| d.severity == jjc_syntax::Severity::Error)
+        .map(|d| jjc_syntax::render_human(d, &lib.sources, false))
+        .collect();
+    PipelineError::Features(text.join("\n"))
+}
+
+/// Calls JIT-compiled kernel functions.
+#[derive(Clone, Copy)]
+pub(crate) struct NativeExec {
+    update: UpdateFn,
+    finish: FinishFn,
+}
+
+impl Exec for NativeExec {
+    fn update(&mut self, state: &mut [u64], pkt: &PacketView<'_>) {
+        // SAFETY: the functions were compiled for this kernel, whose state has exactly
+        // `state.len()` slots; the code stays mapped while the `CompiledFeatures` that made this
+        // value lives, which outlives every run that uses it.
+        unsafe { (self.update)(state.as_mut_ptr(), pkt) }
+    }
+
+    fn finish(&mut self, state: &mut [u64], flow: &FlowView, out: &mut [u64]) {
+        // SAFETY: as for `update`; `out` has the kernel's `out_cells()` cells.
+        unsafe { (self.finish)(state.as_mut_ptr(), flow, out.as_mut_ptr()) }
+    }
+}
+
+/// A flow's feature state: the kernel's slots and one state per selected native group.
+pub(crate) struct FlowState {
+    slots: Box<[u64]>,
+    natives: Vec<Box<dyn FlowFeatures>>,
+}
+
+/// Runs the compiled features on every flow: the state lives in the flow table entry.
+pub(crate) struct KernelHandler<'k, E> {
+    features: &'k CompiledFeatures,
+    exec: E,
+    cells: Vec<u64>,
+    /// Scratch rows for reordering when native groups are selected.
+    kernel_values: Vec<Value>,
+    native_values: Vec<Vec<Value>>,
+}
+
+impl<'k, E: Exec> KernelHandler<'k, E> {
+    pub(crate) fn new(features: &'k CompiledFeatures, exec: E) -> Self {
+        KernelHandler {
+            features,
+            exec,
+            cells: vec![0; features.kernel.out_cells()],
+            kernel_values: Vec::new(),
+            native_values: vec![Vec::new(); features.natives.len()],
+        }
+    }
+
+    /// Finishes an ended flow: appends its feature values to `row` and frees its state.
+    pub(crate) fn finish(
+        &mut self,
+        record: &FlowRecord,
+        state: &mut FlowState,
+        row: &mut Vec<Value>,
+    ) {
+        let view = flow_view(record);
+        let kernel = &self.features.kernel;
+        self.exec.finish(&mut state.slots, &view, &mut self.cells);
+        if state.natives.is_empty() {
+            kernel.cells_to_values(&self.cells, row);
+            kernel.drop_state(&mut state.slots);
+            return;
+        }
+        self.kernel_values.clear();
+        kernel.cells_to_values(&self.cells, &mut self.kernel_values);
+        kernel.drop_state(&mut state.slots);
+        for (values, native) in self.native_values.iter_mut().zip(&mut state.natives) {
+            values.clear();
+            native.finish(&view, values);
+        }
+        for part in &self.features.layout {
+            match *part {
+                Part::Kernel { start, len } => {
+                    row.extend_from_slice(&self.kernel_values[start..start + len])
+                }
+                Part::Native(i) => {
+                    let values = &mut self.native_values[i];
+                    values.resize(self.features.natives[i].columns.len(), Value::Int(0));
+                    row.append(values);
+                }
+            }
+        }
+    }
+}
+
+impl<E: Exec> FlowHandler for KernelHandler<'_, E> {
+    type State = FlowState;
+
+    fn start(&mut self, _: &FlowRecord) -> FlowState {
+        let kernel = &self.features.kernel;
+        let mut slots = vec![0u64; kernel.state_slots()].into_boxed_slice();
+        kernel.init_state(&mut slots);
+        let natives = self
+            .features
+            .natives
+            .iter()
+            .map(|n| n.extractor.start())
+            .collect();
+        FlowState { slots, natives }
+    }
+
+    #[inline]
+    fn update(&mut self, state: &mut FlowState, _: &FlowRecord, pkt: &PacketView<'_>) {
+        self.exec.update(&mut state.slots, pkt);
+        for n in &mut state.natives {
+            n.update(pkt);
+        }
+    }
+}
+
+/// What a kernel's `finish` sees of a flow.
+pub(crate) fn flow_view(r: &FlowRecord) -> FlowView {
+    let int = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    FlowView {
+        start_time: r.start_time,
+        end_time: r.end_time,
+        duration: r.duration(),
+        packet_count: int(r.total_packets()),
+        byte_count: int(r.total_bytes()),
+        packets_fwd: int(r.packets_fwd),
+        packets_bwd: int(r.packets_bwd),
+        bytes_fwd: int(r.bytes_fwd),
+        bytes_bwd: int(r.bytes_bwd),
+        src_port: i64::from(r.src_port),
+        dst_port: i64::from(r.dst_port),
+        protocol: i64::from(r.protocol),
+        vlan_id: i64::from(r.vlan_id()),
+        ip_version: i64::from(r.ip_version),
+        terminated: i64::from(r.terminated),
+        src_ip: r.src_ip,
+        dst_ip: r.dst_ip,
+    }
+}

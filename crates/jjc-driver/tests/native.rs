@@ -1,0 +1,130 @@
+//! Native extractors mixed with `.jjf` groups.
+
+use std::path::{Path, PathBuf};
+
+use jjc_abi::{Column, ColumnType, FlowView, PacketView, Value};
+use jjc_driver::{
+    Backend, FeatureConfig, FeatureExtractor, FlowFeatures, Pipeline, RunConfig, register_extractor,
+};
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/sample.pcap")
+}
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../features/examples/{name}.jjf"))
+}
+
+/// Packets per direction and the flow's packet count as the engine saw it.
+struct Directions;
+struct DirectionsFlow {
+    fwd: i64,
+    bwd: i64,
+}
+
+impl FeatureExtractor for Directions {
+    fn columns(&self) -> Vec<Column> {
+        vec![
+            Column::new("native_fwd", ColumnType::Int),
+            Column::new("native_bwd", ColumnType::Int),
+            Column::new("native_total_agrees", ColumnType::Bool),
+        ]
+    }
+    fn start(&self) -> Box<dyn FlowFeatures> {
+        Box::new(DirectionsFlow { fwd: 0, bwd: 0 })
+    }
+}
+
+impl FlowFeatures for DirectionsFlow {
+    fn update(&mut self, pkt: &PacketView<'_>) {
+        match pkt.dir {
+            jjc_abi::Direction::Fwd => self.fwd += 1,
+            jjc_abi::Direction::Bwd => self.bwd += 1,
+        }
+    }
+    fn finish(&mut self, flow: &FlowView, out: &mut Vec<Value>) {
+        out.extend([
+            Value::Int(self.fwd),
+            Value::Int(self.bwd),
+            Value::Bool(self.fwd + self.bwd == flow.packet_count),
+        ]);
+    }
+}
+
+/// A native group whose column clashes with the seed's `my_packet_count`.
+struct Clash;
+impl FeatureExtractor for Clash {
+    fn columns(&self) -> Vec<Column> {
+        vec![Column::new("my_packet_count", ColumnType::Int)]
+    }
+    fn start(&self) -> Box<dyn FlowFeatures> {
+        Box::new(DirectionsFlow { fwd: 0, bwd: 0 })
+    }
+}
+
+fn config(groups: &[&str], backend: Backend) -> RunConfig {
+    RunConfig {
+        features: FeatureConfig {
+            files: vec![example("my_features"), example("adv_timing")],
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            ..FeatureConfig::default()
+        },
+        backend,
+        ..RunConfig::default()
+    }
+}
+
+#[test]
+fn native_groups_take_their_place_in_the_selection_order_under_both_backends() {
+    register_extractor("directions", Directions);
+    for backend in [Backend::Jit, Backend::Interp] {
+        let t = Pipeline::new(config(
+            &["my_features", "directions", "adv_timing"],
+            backend,
+        ))
+        .unwrap()
+        .process_pcap(sample())
+        .unwrap();
+        let names = t.column_names();
+        let at = |n: &str| names.iter().position(|c| *c == n).unwrap();
+        assert!(
+            at("my_duration") < at("native_fwd") && at("native_total_agrees") < at("adv_iat_mean"),
+            "{names:?}"
+        );
+        for r in &t.rows {
+            assert_eq!(r[at("native_total_agrees")], Value::Bool(true));
+            assert_eq!(
+                r[at("my_packet_count")],
+                match (&r[at("native_fwd")], &r[at("native_bwd")]) {
+                    (Value::Int(a), Value::Int(b)) => Value::Int(a + b),
+                    _ => panic!("ints expected"),
+                }
+            );
+        }
+    }
+}
+
+#[test]
+fn a_native_group_alone() {
+    register_extractor("directions", Directions);
+    let t = Pipeline::new(config(&["directions"], Backend::Jit))
+        .unwrap()
+        .process_pcap(sample())
+        .unwrap();
+    assert_eq!(
+        &t.column_names()[8..],
+        ["native_fwd", "native_bwd", "native_total_agrees"]
+    );
+}
+
+#[test]
+fn a_native_column_clashing_with_a_jjf_feature_is_an_error() {
+    register_extractor("clash", Clash);
+    let e = Pipeline::new(config(&["my_features", "clash"], Backend::Interp))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("feature `my_packet_count`") && e.contains("defined twice"),
+        "{e}"
+    );
+}

@@ -1,0 +1,700 @@
+//! Every IR operation, compiled, against its `eval` in `jjc_kernel::ir`, on edge values.
+
+use jjc_abi::{FlowView, PacketView};
+use jjc_kernel::ir::{
+    FBinOp, FUnOp, FloatCC, Function, FunctionKind, Helper, IBinOp, IUnOp, Inst, IntCC, Limits,
+    Load, MTy, Reg, byte_index, f64_to_i64, i64_to_f64, slice_bounds,
+};
+use jjc_kernel::runtime::ArrayData;
+
+use crate::JitError;
+use crate::code::NativeCode;
+
+/// Builds an IR function by hand.
+struct Asm {
+    f: Function,
+}
+
+impl Asm {
+    fn new(kind: FunctionKind) -> Asm {
+        Asm {
+            f: Function::new(kind),
+        }
+    }
+
+    fn reg(&mut self, ty: MTy) -> Reg {
+        self.f.regs.push(ty);
+        Reg(self.f.regs.len() as u32 - 1)
+    }
+
+    fn push(&mut self, inst: Inst) {
+        self.f.insts.push(inst);
+    }
+
+    fn iconst(&mut self, value: i64) -> Reg {
+        let dst = self.reg(MTy::I64);
+        self.push(Inst::IConst { dst, value });
+        dst
+    }
+
+    fn load(&mut self, slot: u32, ty: MTy) -> Reg {
+        let dst = self.reg(ty);
+        self.push(Inst::LoadState { dst, slot });
+        dst
+    }
+
+    fn store(&mut self, slot: u32, value: Reg) {
+        self.push(Inst::StoreState {
+            slot,
+            value,
+            pred: None,
+        });
+    }
+
+    fn pkt(&mut self, offset: usize, load: Load) -> Reg {
+        let dst = self.reg(load.ty());
+        self.push(Inst::LoadPkt {
+            dst,
+            offset: offset as u32,
+            load,
+        });
+        dst
+    }
+}
+
+/// Compiles `update` with an empty `finish`.
+fn compile_update(update: Asm, state_slots: usize) -> NativeCode {
+    let limits = Limits {
+        state_slots,
+        out_cells: 0,
+    };
+    match NativeCode::compile(&update.f, &Function::new(FunctionKind::Finish), limits) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn run_update(code: &NativeCode, state: &mut [u64], pkt: &PacketView) {
+    // SAFETY: `state` has the slots the function was verified against; `pkt` is valid.
+    unsafe { (code.update)(state.as_mut_ptr(), pkt) }
+}
+
+const INTS: &[i64] = &[
+    0,
+    1,
+    -1,
+    2,
+    -2,
+    3,
+    -3,
+    7,
+    -7,
+    63,
+    64,
+    65,
+    -64,
+    100,
+    -100,
+    255,
+    i64::MIN,
+    i64::MIN + 1,
+    i64::MAX,
+    i64::MAX - 1,
+    0x1234_5678_9abc_def0,
+];
+
+const FLOATS: &[f64] = &[
+    0.0,
+    -0.0,
+    0.5,
+    -0.5,
+    1.0,
+    -1.0,
+    1.5,
+    2.5,
+    -2.5,
+    0.499_999_999_999_999_94,
+    -0.499_999_999_999_999_94,
+    4_503_599_627_370_495.5,
+    -4_503_599_627_370_495.5,
+    9_007_199_254_740_993.0,
+    1e300,
+    -1e300,
+    9.223_372_036_854_775e18,
+    i64::MIN as f64,
+    i64::MIN as f64 - 2048.0,
+    i64::MAX as f64,
+    f64::MIN_POSITIVE,
+    5e-324,
+    f64::INFINITY,
+    f64::NEG_INFINITY,
+    f64::NAN,
+    -f64::NAN,
+    3.7,
+    -3.7,
+];
+
+const IBIN: &[IBinOp] = &[
+    IBinOp::Add,
+    IBinOp::Sub,
+    IBinOp::Mul,
+    IBinOp::Div,
+    IBinOp::Rem,
+    IBinOp::And,
+    IBinOp::Or,
+    IBinOp::Xor,
+    IBinOp::Shl,
+    IBinOp::Shr,
+];
+const ICC: &[IntCC] = &[
+    IntCC::Eq,
+    IntCC::Ne,
+    IntCC::Slt,
+    IntCC::Sle,
+    IntCC::Sgt,
+    IntCC::Sge,
+    IntCC::Ult,
+    IntCC::Ule,
+    IntCC::Ugt,
+    IntCC::Uge,
+];
+const IUN: &[IUnOp] = &[IUnOp::Neg, IUnOp::Abs, IUnOp::Not];
+const FBIN: &[FBinOp] = &[
+    FBinOp::Add,
+    FBinOp::Sub,
+    FBinOp::Mul,
+    FBinOp::Div,
+    FBinOp::Min,
+    FBinOp::Max,
+];
+const FCC: &[FloatCC] = &[
+    FloatCC::Eq,
+    FloatCC::Ne,
+    FloatCC::Lt,
+    FloatCC::Le,
+    FloatCC::Gt,
+    FloatCC::Ge,
+];
+const FUN: &[FUnOp] = &[
+    FUnOp::Neg,
+    FUnOp::Abs,
+    FUnOp::Sqrt,
+    FUnOp::Floor,
+    FUnOp::Ceil,
+    FUnOp::Trunc,
+    FUnOp::Round,
+];
+
+/// Floats agree when their bits are equal or both are NaN.
+fn same_float(a: f64, b: f64) -> bool {
+    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+}
+
+#[test]
+fn integer_operations_match_the_ir() {
+    // state[0], state[1]: operands; then one result slot per operation.
+    let mut a = Asm::new(FunctionKind::Update);
+    let x = a.load(0, MTy::I64);
+    let y = a.load(1, MTy::I64);
+    let mut slot = 2;
+    for op in IBIN {
+        let dst = a.reg(MTy::I64);
+        a.push(Inst::IBin {
+            dst,
+            op: *op,
+            a: x,
+            b: y,
+        });
+        a.store(slot, dst);
+        slot += 1;
+    }
+    for cc in ICC {
+        let dst = a.reg(MTy::I64);
+        a.push(Inst::ICmp {
+            dst,
+            cc: *cc,
+            a: x,
+            b: y,
+        });
+        a.store(slot, dst);
+        slot += 1;
+    }
+    for op in IUN {
+        let dst = a.reg(MTy::I64);
+        a.push(Inst::IUn { dst, op: *op, a: x });
+        a.store(slot, dst);
+        slot += 1;
+    }
+    let f = a.reg(MTy::F64);
+    a.push(Inst::IToF { dst: f, a: x });
+    a.store(slot, f);
+    let sel = a.reg(MTy::I64);
+    a.push(Inst::Select {
+        dst: sel,
+        cond: y,
+        a: x,
+        b: y,
+    });
+    a.store(slot + 1, sel);
+    let slots = slot as usize + 2;
+    let code = compile_update(a, slots);
+    let pkt = PacketView::default();
+    for &x in INTS {
+        for &y in INTS {
+            let mut state = vec![0u64; slots];
+            state[0] = x as u64;
+            state[1] = y as u64;
+            run_update(&code, &mut state, &pkt);
+            let mut want: Vec<i64> = IBIN.iter().map(|op| op.eval(x, y)).collect();
+            want.extend(ICC.iter().map(|cc| cc.eval(x, y)));
+            want.extend(IUN.iter().map(|op| op.eval(x)));
+            let got: Vec<i64> = state[2..slot as usize].iter().map(|v| *v as i64).collect();
+            assert_eq!(got, want, "x = {x}, y = {y}");
+            assert_eq!(state[slot as usize], i64_to_f64(x).to_bits(), "itof {x}");
+            assert_eq!(
+                state[slot as usize + 1] as i64,
+                if y != 0 { x } else { y },
+                "select"
+            );
+        }
+    }
+}
+
+#[test]
+fn float_operations_match_the_ir() {
+    let mut a = Asm::new(FunctionKind::Update);
+    let x = a.load(0, MTy::F64);
+    let y = a.load(1, MTy::F64);
+    let mut slot = 2;
+    for op in FBIN {
+        let dst = a.reg(MTy::F64);
+        a.push(Inst::FBin {
+            dst,
+            op: *op,
+            a: x,
+            b: y,
+        });
+        a.store(slot, dst);
+        slot += 1;
+    }
+    for cc in FCC {
+        let dst = a.reg(MTy::I64);
+        a.push(Inst::FCmp {
+            dst,
+            cc: *cc,
+            a: x,
+            b: y,
+        });
+        a.store(slot, dst);
+        slot += 1;
+    }
+    for op in FUN {
+        let dst = a.reg(MTy::F64);
+        a.push(Inst::FUn { dst, op: *op, a: x });
+        a.store(slot, dst);
+        slot += 1;
+    }
+    let i = a.reg(MTy::I64);
+    a.push(Inst::FToI { dst: i, a: x });
+    a.store(slot, i);
+    let bits = a.reg(MTy::I64);
+    a.push(Inst::Bitcast { dst: bits, a: y });
+    a.store(slot + 1, bits);
+    let back = a.reg(MTy::F64);
+    a.push(Inst::Bitcast { dst: back, a: bits });
+    let c = a.iconst(0);
+    let sel = a.reg(MTy::F64);
+    a.push(Inst::Select {
+        dst: sel,
+        cond: c,
+        a: x,
+        b: back,
+    });
+    a.store(slot + 2, sel);
+    let slots = slot as usize + 3;
+    let code = compile_update(a, slots);
+    let pkt = PacketView::default();
+    let fbin = FBIN.len() as u32;
+    let fcc = FCC.len() as u32;
+    for &x in FLOATS {
+        for &y in FLOATS {
+            let mut state = vec![0u64; slots];
+            state[0] = x.to_bits();
+            state[1] = y.to_bits();
+            run_update(&code, &mut state, &pkt);
+            let f = |s: u32| f64::from_bits(state[s as usize]);
+            for (k, op) in FBIN.iter().enumerate() {
+                let (got, want) = (f(2 + k as u32), op.eval(x, y));
+                assert!(
+                    same_float(got, want),
+                    "{op:?}({x}, {y}) = {got}, not {want}"
+                );
+            }
+            for (k, cc) in FCC.iter().enumerate() {
+                let got = state[(2 + fbin) as usize + k] as i64;
+                assert_eq!(got, cc.eval(x, y), "{cc:?}({x}, {y})");
+            }
+            for (k, op) in FUN.iter().enumerate() {
+                let (got, want) = (f(2 + fbin + fcc + k as u32), op.eval(x));
+                assert!(same_float(got, want), "{op:?}({x}) = {got}, not {want}");
+            }
+            assert_eq!(state[slot as usize] as i64, f64_to_i64(x), "ftoi {x}");
+            assert_eq!(state[slot as usize + 1], y.to_bits(), "bitcast {y}");
+            assert_eq!(state[slot as usize + 2], y.to_bits(), "select {y}");
+        }
+    }
+}
+
+#[test]
+fn packet_fields_are_read_with_their_width() {
+    use jjc_abi::kernel::packet_offsets as o;
+    let fields: &[(usize, Load)] = &[
+        (o::TS, Load::F64),
+        (o::LEN, Load::U32),
+        (o::TCP_SEQ, Load::U32),
+        (o::SRC_PORT, Load::U16),
+        (o::TCP_FLAGS, Load::U16),
+        (o::TTL, Load::U8),
+        (o::DIR, Load::U8),
+        (o::PAYLOAD_CAPLEN, Load::U32),
+        (o::PAYLOAD_PTR, Load::Ptr),
+        (o::SRC_IP, Load::U64Be),
+        (o::SRC_IP + 8, Load::U64Be),
+        (o::TS, Load::I64),
+    ];
+    let mut a = Asm::new(FunctionKind::Update);
+    for (k, (offset, load)) in fields.iter().enumerate() {
+        let r = a.pkt(*offset, *load);
+        a.store(k as u32, r);
+    }
+    let code = compile_update(a, fields.len());
+    let payload = b"abc".to_vec();
+    let mut pkt = PacketView::default();
+    pkt.ts = 1234.5;
+    pkt.len = 0xfedc_ba98;
+    pkt.tcp_seq = 0x8000_0001;
+    pkt.src_port = 0xffff;
+    pkt.tcp_flags = 0x112;
+    pkt.ttl = 200;
+    pkt.dir = jjc_abi::Direction::Bwd;
+    pkt.src_ip = [
+        1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0xc0, 0xa8, 0x01, 0xff,
+    ];
+    pkt.set_payload(&payload);
+    let mut state = vec![0u64; fields.len()];
+    run_update(&code, &mut state, &pkt);
+    assert_eq!(
+        state,
+        vec![
+            1234.5f64.to_bits(),
+            0xfedc_ba98,
+            0x8000_0001,
+            0xffff,
+            0x112,
+            200,
+            1,
+            3,
+            payload.as_ptr() as u64,
+            0x0102_0304_0506_0708,
+            0x090a_0b0c_c0a8_01ff,
+            1234.5f64.to_bits(),
+        ]
+    );
+}
+
+/// `update` storing, for indexes in state[0] and slice bounds in state[1], state[2]:
+/// the payload byte and in-bounds flag, the slice's offset and length, and the first and
+/// last byte of the slice.
+fn payload_probe() -> NativeCode {
+    use jjc_abi::kernel::packet_offsets as o;
+    let mut a = Asm::new(FunctionKind::Update);
+    let ptr = a.pkt(o::PAYLOAD_PTR, Load::Ptr);
+    let len = a.pkt(o::PAYLOAD_CAPLEN, Load::U32);
+    let index = a.load(0, MTy::I64);
+    let (value, in_bounds) = (a.reg(MTy::I64), a.reg(MTy::I64));
+    a.push(Inst::ByteAt {
+        value,
+        in_bounds,
+        ptr,
+        len,
+        index,
+    });
+    a.store(3, value);
+    a.store(4, in_bounds);
+    let lo = a.load(1, MTy::I64);
+    let hi = a.load(2, MTy::I64);
+    let (sp, sl) = (a.reg(MTy::I64), a.reg(MTy::I64));
+    a.push(Inst::Slice {
+        dst_ptr: sp,
+        dst_len: sl,
+        ptr,
+        len,
+        lo,
+        hi,
+    });
+    let offset = a.reg(MTy::I64);
+    a.push(Inst::IBin {
+        dst: offset,
+        op: IBinOp::Sub,
+        a: sp,
+        b: ptr,
+    });
+    a.store(5, offset);
+    a.store(6, sl);
+    for (k, i) in [0, -1].into_iter().enumerate() {
+        let i = a.iconst(i);
+        let (v, ib) = (a.reg(MTy::I64), a.reg(MTy::I64));
+        a.push(Inst::ByteAt {
+            value: v,
+            in_bounds: ib,
+            ptr: sp,
+            len: sl,
+            index: i,
+        });
+        let minus_one = a.iconst(-1);
+        let marked = a.reg(MTy::I64);
+        a.push(Inst::Select {
+            dst: marked,
+            cond: ib,
+            a: v,
+            b: minus_one,
+        });
+        a.store(7 + k as u32, marked);
+    }
+    compile_update(a, 9)
+}
+
+const INDEXES: &[i64] = &[
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    100,
+    -1,
+    -2,
+    -4,
+    -5,
+    -6,
+    -100,
+    i64::MAX,
+    i64::MIN,
+    i64::MIN + 1,
+    u32::MAX as i64,
+    -(u32::MAX as i64),
+];
+
+fn check_payload(code: &NativeCode, payload: &[u8], pkt: &PacketView) {
+    let len = payload.len() as i64;
+    for &index in INDEXES {
+        for &lo in INDEXES {
+            for &hi in INDEXES {
+                let mut state = [index as u64, lo as u64, hi as u64, 0, 0, 0, 0, 0, 0];
+                run_update(code, &mut state, pkt);
+                let want = byte_index(len, index).and_then(|i| payload.get(i as usize));
+                assert_eq!(state[3], want.map_or(0, |b| u64::from(*b)), "byte {index}");
+                assert_eq!(state[4], u64::from(want.is_some()), "in bounds {index}");
+                let (start, n) = slice_bounds(len, lo, hi);
+                assert_eq!(
+                    (state[5] as i64, state[6] as i64),
+                    (start, n),
+                    "[{lo}:{hi}]"
+                );
+                let slice = &payload[start as usize..(start + n) as usize];
+                let first = slice.first().map_or(-1, |b| i64::from(*b));
+                let last = slice.last().map_or(-1, |b| i64::from(*b));
+                assert_eq!((state[7] as i64, state[8] as i64), (first, last));
+            }
+        }
+    }
+}
+
+#[test]
+fn payload_reads_never_leave_the_payload() {
+    let code = payload_probe();
+    // The payload sits inside a larger buffer whose other bytes are poison: any read
+    // outside it would show up as 0xee.
+    let buffer: Vec<u8> = [[0xee; 16].as_slice(), b"wxyz", &[0xee; 16]].concat();
+    let payload = &buffer[16..20];
+    let mut pkt = PacketView::default();
+    pkt.set_payload(payload);
+    check_payload(&code, payload, &pkt);
+    // An empty payload inside the buffer, and the default view: null pointer, length 0.
+    pkt.set_payload(&buffer[16..16]);
+    check_payload(&code, &[], &pkt);
+    check_payload(&code, &[], &PacketView::default());
+}
+
+#[test]
+fn predicated_and_indexed_state_accesses_stay_in_their_slots() {
+    // state[0]: index, state[1]: predicate, state[2]: value; array at state[4..7];
+    // state[3] and state[7] are sentinels that must never change.
+    let mut a = Asm::new(FunctionKind::Update);
+    let index = a.load(0, MTy::I64);
+    let pred = a.load(1, MTy::I64);
+    let value = a.load(2, MTy::I64);
+    let old = a.reg(MTy::I64);
+    a.push(Inst::LoadStateIndexed {
+        dst: old,
+        base: 4,
+        len: 3,
+        index,
+    });
+    a.push(Inst::StoreStateIndexed {
+        base: 4,
+        len: 3,
+        index,
+        value,
+        pred: Some(pred),
+    });
+    a.push(Inst::StoreState {
+        slot: 8,
+        value: old,
+        pred: None,
+    });
+    a.push(Inst::StoreState {
+        slot: 9,
+        value,
+        pred: Some(pred),
+    });
+    let code = compile_update(a, 10);
+    let pkt = PacketView::default();
+    for &index in &[0i64, 1, 2, 3, -1, i64::MIN, i64::MAX, 4] {
+        for pred in [0u64, 1, 2] {
+            let mut state = [index as u64, pred, 77, 0xaa, 10, 11, 12, 0xbb, 0, 5];
+            run_update(&code, &mut state, &pkt);
+            let inb = (0..3).contains(&index);
+            let mut want = [index as u64, pred, 77, 0xaa, 10, 11, 12, 0xbb, 0, 5];
+            want[8] = if inb { 10 + index as u64 } else { 0 };
+            if pred != 0 {
+                want[9] = 77;
+                if inb {
+                    want[4 + index as usize] = 77;
+                }
+            }
+            assert_eq!(state, want, "index {index}, pred {pred}");
+        }
+    }
+}
+
+#[test]
+fn finish_reads_the_flow_writes_cells_and_calls_helpers() {
+    use jjc_abi::kernel::flow_offsets as o;
+    let array = ArrayData {
+        values: vec![5, 6, 7],
+    };
+    let mut a = Asm::new(FunctionKind::Finish);
+    let dur = a.reg(MTy::F64);
+    a.push(Inst::LoadFlow {
+        dst: dur,
+        offset: o::DURATION as u32,
+        load: Load::F64,
+    });
+    let ln = a.reg(MTy::F64);
+    a.push(Inst::Call {
+        helper: Helper::Ln,
+        args: vec![dur],
+        dst: Some(ln),
+    });
+    a.push(Inst::Out { cell: 0, value: ln });
+    let port = a.reg(MTy::I64);
+    a.push(Inst::LoadFlow {
+        dst: port,
+        offset: o::DST_PORT as u32,
+        load: Load::I64,
+    });
+    let data = a.reg(MTy::I64);
+    a.push(Inst::DataAddr {
+        dst: data,
+        data: 0,
+        addr: &array as *const ArrayData as u64,
+    });
+    let elem = a.reg(MTy::I64);
+    a.push(Inst::Call {
+        helper: Helper::ArrayGet,
+        args: vec![data, port],
+        dst: Some(elem),
+    });
+    a.push(Inst::Out {
+        cell: 1,
+        value: elem,
+    });
+    let slot = a.reg(MTy::I64);
+    a.push(Inst::SlotAddr { dst: slot, slot: 1 });
+    let base = a.reg(MTy::I64);
+    a.push(Inst::SlotAddr { dst: base, slot: 0 });
+    let diff = a.reg(MTy::I64);
+    a.push(Inst::IBin {
+        dst: diff,
+        op: IBinOp::Sub,
+        a: slot,
+        b: base,
+    });
+    a.push(Inst::Out {
+        cell: 2,
+        value: diff,
+    });
+    let limits = Limits {
+        state_slots: 2,
+        out_cells: 3,
+    };
+    let code = match NativeCode::compile(&Function::new(FunctionKind::Update), &a.f, limits) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    };
+    let flow = FlowView {
+        start_time: 1.0,
+        end_time: 1.0 + std::f64::consts::E,
+        duration: std::f64::consts::E,
+        packet_count: 2,
+        byte_count: 100,
+        packets_fwd: 1,
+        packets_bwd: 1,
+        bytes_fwd: 50,
+        bytes_bwd: 50,
+        src_port: 1000,
+        dst_port: 2,
+        protocol: 6,
+        vlan_id: 0,
+        ip_version: 4,
+        terminated: 0,
+        src_ip: [0; 16],
+        dst_ip: [0; 16],
+    };
+    let mut state = [0u64; 2];
+    let mut out = [0u64; 3];
+    // SAFETY: state and out have the verified sizes; `array` outlives the call.
+    unsafe { (code.finish)(state.as_mut_ptr(), &flow, out.as_mut_ptr()) };
+    assert_eq!(f64::from_bits(out[0]), std::f64::consts::E.ln());
+    assert_eq!(out[1], 7);
+    assert_eq!(out[2], 8);
+}
+
+#[test]
+fn invalid_ir_is_an_error_value() {
+    let mut a = Asm::new(FunctionKind::Update);
+    let r = a.load(5, MTy::I64);
+    a.store(0, r);
+    let limits = Limits {
+        state_slots: 1,
+        out_cells: 0,
+    };
+    let err = NativeCode::compile(&a.f, &Function::new(FunctionKind::Finish), limits);
+    assert!(
+        matches!(
+            err,
+            Err(JitError::InvalidIr {
+                function: "update",
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+    let swapped = NativeCode::compile(
+        &Function::new(FunctionKind::Finish),
+        &Function::new(FunctionKind::Finish),
+        limits,
+    );
+    assert!(matches!(swapped, Err(JitError::InvalidIr { .. })));
+}

@@ -1,0 +1,70 @@
+//! The interpreter and the JIT agree on every shared capture: the same table, cell by cell.
+
+use jjc_abi::Value;
+use jjc_driver::{Backend, RunConfig};
+use jjc_tests::{captures, run_to_table, seed_config, shared_dir};
+
+/// Floats equal to 1e-12 relative, or both NaN; everything else exactly.
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Float(x), Value::Float(y)) => {
+            (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= 1e-12 * x.abs().max(y.abs())
+        }
+        _ => a == b,
+    }
+}
+
+fn agree(config: impl Fn(Backend) -> RunConfig) {
+    let Some(shared) = shared_dir() else { return };
+    let mut failures = Vec::new();
+    for cap in captures(&shared) {
+        let name = cap.file_name().unwrap().to_string_lossy().into_owned();
+        let (interp, jit) = match (
+            run_to_table(&cap, config(Backend::Interp)),
+            run_to_table(&cap, config(Backend::Jit)),
+        ) {
+            (Ok(i), Ok(j)) => (i, j),
+            (i, j) => {
+                failures.push(format!("{name}: interp {:?} / jit {:?}", i.err(), j.err()));
+                continue;
+            }
+        };
+        assert_eq!(interp.columns, jit.columns);
+        if interp.rows.len() != jit.rows.len() {
+            failures.push(format!(
+                "{name}: {} rows vs {}",
+                interp.rows.len(),
+                jit.rows.len()
+            ));
+            continue;
+        }
+        for (r, (a, b)) in interp.rows.iter().zip(&jit.rows).enumerate() {
+            for (c, (x, y)) in a.iter().zip(b).enumerate() {
+                if !same(x, y) {
+                    failures.push(format!(
+                        "{name} row {r} {}: interp {x:?} jit {y:?}",
+                        interp.columns[c].name
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "the backends disagree:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn backends_agree_on_the_seed_examples_over_every_capture() {
+    agree(seed_config);
+}
+
+#[test]
+fn backends_agree_on_the_standard_library_over_every_capture() {
+    agree(|backend| RunConfig {
+        backend,
+        ..RunConfig::default()
+    });
+}
