@@ -137,8 +137,10 @@ fn schema_lists_identity_then_features_in_order() {
             "end_time"
         ]
     );
-    assert_eq!(names[8], "is_game_traffic");
-    assert_eq!(names.len(), 8 + 5 + 6);
+    // The default run: the standard library's flow_meta, then the -f files' groups.
+    assert_eq!(names[8], "duration");
+    assert_eq!(names[8 + 7], "is_game_traffic");
+    assert_eq!(names.len(), 8 + 7 + 5 + 6);
     assert!(
         out.contains("game_pps                float  game_traffic"),
         "{out}"
@@ -183,5 +185,5 @@ fn list_shows_groups_and_profiles() {
         "{out}"
     );
     assert!(out.contains("JJ-CORE"), "{out}");
-    assert!(out.contains("flow_meta (not available)"), "{out}");
+    assert!(out.contains("flow_meta, timing (not available)"), "{out}");
 }
