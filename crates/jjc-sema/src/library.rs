@@ -159,7 +159,9 @@ impl Loader {
         let Some(f) = self.files.iter_mut().find(|f| {
             f.origin == FileOrigin::Embedded
                 && f.path.is_none()
-                && sources.get(f.id).is_some_and(|s| s.text.as_bytes() == bytes)
+                && sources
+                    .get(f.id)
+                    .is_some_and(|s| s.text.as_bytes() == bytes)
         }) else {
             return false;
         };
