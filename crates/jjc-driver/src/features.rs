@@ -62,7 +62,7 @@ impl fmt::Display for Backend {
 pub struct CompiledFeatures {
     // Declared before `kernel`, so it is dropped first: the native code borrows the kernel
     // (its tables, regex sets and strings), which `kernel` keeps at a fixed heap address.
-    jit: Option<jjc_jit::JitKernel<'static>>,
+    jit: Option<NativeCode>,
     kernel: Box<Kernel>,
     /// Selected native groups, in selection order.
     natives: Vec<NativeGroup>,
@@ -70,6 +70,15 @@ pub struct CompiledFeatures {
     layout: Vec<Part>,
     columns: Vec<Column>,
 }
+
+/// JIT-compiled code, shared read-only between the threads of a run.
+struct NativeCode(jjc_jit::JitKernel<'static>);
+
+// SAFETY: after `JitKernel::compile` returns, nothing mutates the JIT module: threads only
+// copy the two function pointers out of it (`update_fn`/`finish_fn`, `&self` methods) and
+// call them; the code is immutable executable memory, and the kernel data it reads is
+// immutable too (`Kernel` is `Sync`). Dropping happens once, when no thread uses it.
+unsafe impl Sync for NativeCode {}
 
 /// A run of output columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,10 +207,10 @@ impl CompiledFeatures {
         // `jit` (which borrows it) is declared first, so it is dropped before the kernel.
         let kernel_ref: &'static Kernel = unsafe { &*std::ptr::from_ref::<Kernel>(&*kernel) };
         let jit = match backend {
-            Backend::Jit => Some(
+            Backend::Jit => Some(NativeCode(
                 jjc_jit::JitKernel::compile(kernel_ref)
                     .map_err(|e| PipelineError::Features(e.to_string()))?,
-            ),
+            )),
             Backend::Interp => None,
         };
         Ok(CompiledFeatures {
@@ -226,8 +235,8 @@ impl CompiledFeatures {
     /// The native functions, when compiled for the JIT.
     pub(crate) fn native(&self) -> Option<NativeExec> {
         self.jit.as_ref().map(|j| NativeExec {
-            update: j.update_fn(),
-            finish: j.finish_fn(),
+            update: j.0.update_fn(),
+            finish: j.0.finish_fn(),
         })
     }
 }
