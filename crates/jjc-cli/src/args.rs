@@ -15,6 +15,7 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant, reason = "parsed once per process")]
 pub enum Command {
     /// Assemble flows from captures and write one row per flow.
     Run(RunArgs),
