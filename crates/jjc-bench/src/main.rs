@@ -173,8 +173,8 @@ fn seed_features(backend: Backend) -> RunConfig {
     }
 }
 
-fn pipeline(path: &Path, config: RunConfig) -> u64 {
-    let p = Pipeline::new(config).expect("the features compile");
+/// Runs a compiled pipeline (compiling it is timed separately).
+fn pipeline(path: &Path, p: &Pipeline) -> u64 {
     let caps = p
         .open(&[Input::File(path.to_path_buf())])
         .expect("the bench capture opens");
@@ -207,33 +207,30 @@ fn main() {
         packets,
         args.repeat
     );
+    let compile = |config: RunConfig| {
+        let t = Instant::now();
+        let p = Pipeline::new(config).expect("the features compile");
+        (p, t.elapsed().as_secs_f64())
+    };
+    let (seed_interp, _) = compile(seed_features(Backend::Interp));
+    let (seed_jit, seed_compile) = compile(seed_features(Backend::Jit));
+    let (core_jit, core_compile) = compile(RunConfig::default());
+    println!(
+        "compile (load, check, lower, JIT): seed features {:.1} ms, standard library {:.1} ms",
+        seed_compile * 1e3,
+        core_compile * 1e3
+    );
     type Job<'a> = (&'a str, Box<dyn Fn() -> u64 + 'a>);
     let jobs: Vec<Job> = vec![
         ("read+decode (floor)", Box::new(|| floor(&path))),
-        (
-            "flow table, no features",
-            Box::new(|| flows(&path, NoFeatures, |_, _, _, _| {})),
-        ),
+        ("flow table, no features", Box::new(|| flows(&path, NoFeatures, |_, _, _, _| {}))),
         (
             "seed features, hand-written Rust",
-            Box::new(|| {
-                flows(&path, HandSeed::default(), |h: &HandSeed, s, r, row| {
-                    h.finish(s, r, row)
-                })
-            }),
+            Box::new(|| flows(&path, HandSeed::default(), |h: &HandSeed, s, r, row| h.finish(s, r, row))),
         ),
-        (
-            "seed features, jjc interpreter",
-            Box::new(|| pipeline(&path, seed_features(Backend::Interp))),
-        ),
-        (
-            "seed features, jjc JIT",
-            Box::new(|| pipeline(&path, seed_features(Backend::Jit))),
-        ),
-        (
-            "standard library, jjc JIT",
-            Box::new(|| pipeline(&path, RunConfig::default())),
-        ),
+        ("seed features, jjc interpreter", Box::new(|| pipeline(&path, &seed_interp))),
+        ("seed features, jjc JIT", Box::new(|| pipeline(&path, &seed_jit))),
+        ("standard library, jjc JIT", Box::new(|| pipeline(&path, &core_jit))),
     ];
     let mut results = Vec::new();
     for (name, job) in &jobs {

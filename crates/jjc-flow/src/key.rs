@@ -47,36 +47,74 @@ impl FlowKey {
     }
 }
 
-/// The fixed, unseeded hash that assigns a key to a partition (64-bit FNV-1a over the key's
-/// fields in declaration order). It never changes between runs or thread counts, so
-/// `--max-flows` evictions and the output are reproducible.
+/// The fixed, unseeded hash of a key: the only hash computed per packet. It picks the key's
+/// partition (so it never changes between runs or thread counts, and `--max-flows` evictions
+/// and the output are reproducible) and, mixed with a per-run random seed
+/// ([`seeded`]), places the key in its partition's hash table, so hostile captures cannot
+/// aim at table collisions.
 #[inline]
 pub fn partition_hash(key: &FlowKey) -> u64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut h = OFFSET;
-    let mut eat = |bytes: &[u8]| {
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(PRIME);
-        }
-    };
-    eat(&key.lo_ip);
-    eat(&key.hi_ip);
-    eat(&key.lo_port.to_be_bytes());
-    eat(&key.hi_port.to_be_bytes());
-    eat(&[key.protocol, key.ip_version, key.vlan_count]);
-    for v in key.vlans {
-        eat(&v.to_be_bytes());
+    let w = key.words();
+    let a = fold_mul(w[0] ^ K[0], w[1] ^ K[1]);
+    let b = fold_mul(w[2] ^ K[2], w[3] ^ K[3]);
+    let c = fold_mul(w[4] ^ K[1], w[5] ^ K[2]);
+    fold_mul(a ^ c ^ K[3], b ^ K[0])
+}
+
+/// The table hash of a key whose [`partition_hash`] is `h`, under a run's random `seed`.
+#[inline]
+pub fn seeded(h: u64, seed: u64) -> u64 {
+    fold_mul(h ^ seed, K[2])
+}
+
+/// Constants of the hash (digits of π).
+const K: [u64; 4] = [
+    0x243f_6a88_85a3_08d3,
+    0x1319_8a2e_0370_7344,
+    0xa409_3822_299f_31d0,
+    0x082e_fa98_ec4e_6c89,
+];
+
+/// The 128-bit product of `a` and `b`, folded to 64 bits.
+#[inline]
+fn fold_mul(a: u64, b: u64) -> u64 {
+    let r = u128::from(a) * u128::from(b);
+    (r as u64) ^ ((r >> 64) as u64)
+}
+
+impl FlowKey {
+    /// The key as six words, for hashing.
+    #[inline]
+    fn words(&self) -> [u64; 6] {
+        let word = |b: &[u8]| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(b);
+            u64::from_le_bytes(w)
+        };
+        let small = u64::from(self.lo_port)
+            | u64::from(self.hi_port) << 16
+            | u64::from(self.protocol) << 32
+            | u64::from(self.ip_version) << 40
+            | u64::from(self.vlan_count) << 48;
+        let vlans = u64::from(self.vlans[0])
+            | u64::from(self.vlans[1]) << 16
+            | u64::from(self.vlans[2]) << 32;
+        [
+            word(&self.lo_ip[..8]),
+            word(&self.lo_ip[8..]),
+            word(&self.hi_ip[..8]),
+            word(&self.hi_ip[8..]),
+            small,
+            vlans,
+        ]
     }
-    h
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const PINNED: u64 = 18_100_732_690_877_584_802;
+    const PINNED: u64 = 2_635_168_557_464_760_693;
 
     fn pkt(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16) -> PacketView<'static> {
         let mut p = PacketView::default();

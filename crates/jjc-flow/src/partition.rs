@@ -52,7 +52,8 @@ pub(crate) struct Partition<S> {
     closing: VecDeque<Deadline>,
     /// Flows by the time their active timeout expires.
     active: VecDeque<Deadline>,
-    hasher: foldhash::fast::RandomState,
+    /// This run's random seed for the table hash.
+    seed: u64,
     ended: Vec<EndedFlow<S>>,
 }
 
@@ -69,7 +70,7 @@ impl<S> Partition<S> {
             next_serial: 0,
             closing: VecDeque::new(),
             active: VecDeque::new(),
-            hasher: foldhash::fast::RandomState::default(),
+            seed: foldhash::fast::RandomState::default().hash_one(0u64),
             ended: Vec::new(),
         }
     }
@@ -102,12 +103,13 @@ impl<S> Partition<S> {
         &mut self,
         pkt: &mut PacketView<'_>,
         key: &FlowKey,
+        key_hash: u64,
         clock: f64,
         cfg: &FlowConfig,
         handler: &mut H,
     ) {
         self.sweep(clock, cfg);
-        let hash = self.hasher.hash_one(key);
+        let hash = crate::key::seeded(key_hash, self.seed);
         let slots = &self.slots;
         let found = self.index.find(hash, |&i| match &slots[i as usize] {
             Some(e) => e.key == *key,

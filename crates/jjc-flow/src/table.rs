@@ -23,6 +23,13 @@ pub trait FlowHandler {
     fn update(&mut self, state: &mut Self::State, flow: &FlowRecord, pkt: &PacketView<'_>);
 }
 
+/// The partition (of `n`) of a key whose [`partition_hash`] is `h`.
+#[inline]
+pub fn partition_of(h: u64, n: usize) -> usize {
+    // The high half, so the partition does not select on the bits the table uses.
+    ((h >> 32) % n as u64) as usize
+}
+
 /// A handler with no per-flow state: the engine's flow record only.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoFeatures;
@@ -116,8 +123,9 @@ impl<H: FlowHandler> FlowTable<H> {
         }
         self.packets += 1;
         let key = FlowKey::of(pkt);
-        let p = (partition_hash(&key) % self.partitions.len() as u64) as usize;
-        self.partitions[p].process(pkt, &key, self.clock, &self.config, &mut self.handler);
+        let h = partition_hash(&key);
+        let p = partition_of(h, self.partitions.len());
+        self.partitions[p].process(pkt, &key, h, self.clock, &self.config, &mut self.handler);
     }
 
     /// Ends, in every partition, the flows whose deadline the capture clock has passed.

@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use hashbrown::HashMap;
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
-use regex_automata::{Input, MatchKind, PatternSet};
+use regex_automata::{Anchored, Input, MatchKind, PatternSet};
 
 use crate::ir::Helper;
 
@@ -24,6 +24,10 @@ pub const MAX_SET_PATTERNS: usize = 64;
 pub struct RegexSetData {
     regex: Regex,
     patterns: Vec<String>,
+    /// Every pattern starts with `^`: searches need only try the start of the haystack.
+    anchored: bool,
+    /// The patterns that match the empty haystack.
+    empty_mask: u64,
 }
 
 impl RegexSetData {
@@ -41,10 +45,22 @@ impl RegexSetData {
             .configure(Regex::config().match_kind(MatchKind::All).utf8_empty(false))
             .build_many(patterns)
             .map_err(|e| e.to_string())?;
-        Ok(RegexSetData {
+        let config = syntax::Config::new().unicode(false).utf8(false);
+        let anchored = patterns.iter().all(|p| {
+            syntax::parse_with(p, &config).is_ok_and(|hir| {
+                hir.properties()
+                    .look_set_prefix()
+                    .contains(regex_syntax::hir::Look::Start)
+            })
+        });
+        let mut data = RegexSetData {
             regex,
             patterns: patterns.to_vec(),
-        })
+            anchored,
+            empty_mask: 0,
+        };
+        data.empty_mask = data.search(b"");
+        Ok(data)
     }
 
     /// The patterns, bit `i` of a match result being pattern `i`.
@@ -53,7 +69,15 @@ impl RegexSetData {
     }
 
     /// The bitmask of the patterns matching somewhere in `hay`.
+    #[inline]
     pub fn matches(&self, hay: &[u8]) -> u64 {
+        if hay.is_empty() {
+            return self.empty_mask;
+        }
+        self.search(hay)
+    }
+
+    fn search(&self, hay: &[u8]) -> u64 {
         thread_local! {
             static SET: RefCell<PatternSet> = RefCell::new(PatternSet::new(MAX_SET_PATTERNS));
         }
@@ -62,8 +86,16 @@ impl RegexSetData {
                 return 0;
             };
             set.clear();
+            let anchored = if self.anchored {
+                Anchored::Yes
+            } else {
+                Anchored::No
+            };
             self.regex
-                .which_overlapping_matches(&Input::new(hay), &mut set);
+                .which_overlapping_matches(&Input::new(hay).anchored(anchored), &mut set);
+            if set.is_empty() {
+                return 0;
+            }
             set.iter()
                 .map(|p| p.as_usize())
                 .filter(|&i| i < MAX_SET_PATTERNS)
