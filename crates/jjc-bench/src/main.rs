@@ -223,14 +223,30 @@ fn main() {
     type Job<'a> = (&'a str, Box<dyn Fn() -> u64 + 'a>);
     let jobs: Vec<Job> = vec![
         ("read+decode (floor)", Box::new(|| floor(&path))),
-        ("flow table, no features", Box::new(|| flows(&path, NoFeatures, |_, _, _, _| {}))),
+        (
+            "flow table, no features",
+            Box::new(|| flows(&path, NoFeatures, |_, _, _, _| {})),
+        ),
         (
             "seed features, hand-written Rust",
-            Box::new(|| flows(&path, HandSeed::default(), |h: &HandSeed, s, r, row| h.finish(s, r, row))),
+            Box::new(|| {
+                flows(&path, HandSeed::default(), |h: &HandSeed, s, r, row| {
+                    h.finish(s, r, row)
+                })
+            }),
         ),
-        ("seed features, jjc interpreter", Box::new(|| pipeline(&path, &seed_interp))),
-        ("seed features, jjc JIT", Box::new(|| pipeline(&path, &seed_jit))),
-        ("standard library, jjc JIT", Box::new(|| pipeline(&path, &core_jit))),
+        (
+            "seed features, jjc interpreter",
+            Box::new(|| pipeline(&path, &seed_interp)),
+        ),
+        (
+            "seed features, jjc JIT",
+            Box::new(|| pipeline(&path, &seed_jit)),
+        ),
+        (
+            "standard library, jjc JIT",
+            Box::new(|| pipeline(&path, &core_jit)),
+        ),
     ];
     let mut results = Vec::new();
     for (name, job) in &jobs {
