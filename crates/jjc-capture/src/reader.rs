@@ -54,7 +54,38 @@ pub struct CaptureReader {
     finished: bool,
 }
 
+/// The bytes of a memory-mapped capture, shared with its reader. Records of the reader point
+/// into them, so a caller holding a `MappedBytes` can keep record bytes past the next call
+/// to [`CaptureReader::next_record`] (to hand packets to other threads, say) by re-slicing
+/// them from here with [`MappedBytes::rebase`].
+#[derive(Clone)]
+pub struct MappedBytes(std::sync::Arc<Mmap>);
+
+impl MappedBytes {
+    /// The same bytes as `data` (which must point into this mapping), borrowed from the
+    /// mapping instead of the reader; `None` if `data` is not inside it.
+    pub fn rebase(&self, data: &[u8]) -> Option<&[u8]> {
+        let base = self.0.as_ptr() as usize;
+        let start = (data.as_ptr() as usize).checked_sub(base)?;
+        self.0.get(start..start.checked_add(data.len())?)
+    }
+}
+
+impl std::fmt::Debug for MappedBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MappedBytes({} bytes)", self.0.len())
+    }
+}
+
 impl CaptureReader {
+    /// The mapped bytes of the capture, if it is a memory-mapped file (not a stream).
+    pub fn mapped_bytes(&self) -> Option<MappedBytes> {
+        match &self.source {
+            Source::Mapped(map) => Some(MappedBytes(map.clone())),
+            Source::Stream(_) => None,
+        }
+    }
+
     /// Opens a capture file: memory-mapped, or streamed if it cannot be mapped (a pipe, say).
     ///
     /// A file that is not a capture (unknown magic number, or shorter than a header) is
@@ -69,7 +100,7 @@ impl CaptureReader {
             .map(|meta| meta.len());
         let source = match size {
             Some(_) => match map(&file) {
-                Some(map) => Source::Mapped(map),
+                Some(map) => Source::Mapped(std::sync::Arc::new(map)),
                 None => Source::stream(Box::new(file)),
             },
             None => Source::stream(Box::new(file)),

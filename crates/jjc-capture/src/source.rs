@@ -3,6 +3,8 @@
 
 use std::io::{self, Read};
 
+use std::sync::Arc;
+
 use memmap2::Mmap;
 
 use crate::limits::MAX_BUFFERED_BLOCK;
@@ -19,7 +21,7 @@ const MAX_STREAM_BUFFER: usize = MAX_BUFFERED_BLOCK as usize;
 /// next `ensure`.
 pub(crate) enum Source {
     /// A memory-mapped file: every byte is always available.
-    Mapped(Mmap),
+    Mapped(Arc<Mmap>),
     /// A stream read through a buffer.
     Stream(StreamBuffer),
 }
@@ -207,7 +209,7 @@ mod tests {
         std::io::Write::write_all(&mut file, &counting(100)).unwrap();
         // SAFETY: the temporary file is private to this test and not modified while mapped.
         let map = unsafe { memmap2::Mmap::map(&file) }.unwrap();
-        let mut src = Source::Mapped(map);
+        let mut src = Source::Mapped(Arc::new(map));
         assert_eq!(src.ensure(90, 16).unwrap(), 10);
         assert_eq!(src.bytes(90, 10), &counting(100)[90..]);
         assert_eq!(src.ensure(200, 16).unwrap(), 0);

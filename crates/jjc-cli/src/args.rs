@@ -227,6 +227,9 @@ pub struct RunArgs {
     /// What runs the compiled features: jit (native code) or interp (the reference interpreter) [default: jit].
     #[arg(long, value_name = "BACKEND")]
     pub backend: Option<String>,
+    /// Threads per capture; the output is the same for any number [default: one per core].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 /// `jjc info`.

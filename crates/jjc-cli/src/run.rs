@@ -90,6 +90,7 @@ fn settings(a: &RunArgs) -> Result<Settings, String> {
         sort,
         features,
         backend,
+        threads: a.threads.or(file.threads).unwrap_or(0),
     };
     Ok(Settings {
         config,

@@ -54,4 +54,16 @@ pub struct RunConfig {
     pub features: FeatureConfig,
     /// Which backend runs the compiled features.
     pub backend: Backend,
+    /// Threads for one capture; 0 means one per core. The output is the same for any count.
+    pub threads: usize,
+}
+
+impl RunConfig {
+    /// The threads a run uses: `threads`, or one per core when it is 0.
+    pub fn thread_count(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
 }

@@ -43,6 +43,8 @@ pub struct ConfigFile {
     pub features_dir: Option<Vec<PathBuf>>,
     /// `--backend`: jit or interp.
     pub backend: Option<String>,
+    /// `--threads`: threads per capture (0: one per core).
+    pub threads: Option<usize>,
 }
 
 /// A list of names, written as a YAML list or as one comma-separated string.
@@ -89,6 +91,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "profile",
     "features_dir",
     "backend",
+    "threads",
 ];
 
 /// JoyfulJay's config keys, with what to write in jjc instead.
@@ -121,7 +124,7 @@ const JOYFULJAY_KEYS: &[(&str, &str)] = &[
     ),
     (
         "num_workers",
-        "jjc has no such setting in this version; remove the key",
+        "in jjc it is `threads` (threads per capture; 0: one per core)",
     ),
     (
         "specific_features",

@@ -21,6 +21,7 @@ mod features;
 mod info;
 mod inputs;
 mod native;
+mod parallel;
 mod pipeline;
 mod summary;
 mod table;

@@ -14,18 +14,19 @@ use crate::config::{RunConfig, SortOrder};
 use crate::error::PipelineError;
 use crate::features::{Backend, CompiledFeatures, FlowState, KernelHandler};
 use crate::inputs::Input;
+use crate::parallel::Parallel;
 use crate::summary::RunSummary;
 use crate::table::Table;
 
 /// Packets between two checkpoints, where idle flows are swept and ended flows written. Fixed,
 /// so what is written when depends only on the capture.
-const CHECKPOINT_PACKETS: u64 = 4096;
+pub(crate) const CHECKPOINT_PACKETS: u64 = 4096;
 
 /// Records between two progress reports.
-const PROGRESS_RECORDS: u64 = 65_536;
+pub(crate) const PROGRESS_RECORDS: u64 = 65_536;
 
-/// Where rows go.
-pub trait RowSink {
+/// Where rows go. `Send`, so a run can write from its own output thread.
+pub trait RowSink: Send {
     /// Takes one row (one value per column, in column order).
     fn write_row(&mut self, row: &[Value]) -> Result<(), PipelineError>;
 }
@@ -169,8 +170,28 @@ impl Pipeline {
         progress: &mut Option<&mut dyn Progress>,
     ) -> Result<(), PipelineError> {
         let kernel = self.features.kernel();
-        match (self.config.backend, self.features.native()) {
-            (Backend::Jit, Some(native)) => {
+        let threads = self.config.thread_count();
+        let maps: Option<Vec<_>> = readers.iter().map(CaptureReader::mapped_bytes).collect();
+        match (self.config.backend, self.features.native(), maps) {
+            (Backend::Jit, Some(native), Some(maps)) if threads > 1 => {
+                let par = Parallel {
+                    features: &self.features,
+                    flow: &self.config.flow,
+                    threads,
+                    make_exec: || native,
+                };
+                par.run_capture(readers, &maps, label, out, summary, progress)
+            }
+            (Backend::Interp, _, Some(maps)) if threads > 1 => {
+                let par = Parallel {
+                    features: &self.features,
+                    flow: &self.config.flow,
+                    threads,
+                    make_exec: || Interpreter::new(kernel),
+                };
+                par.run_capture(readers, &maps, label, out, summary, progress)
+            }
+            (Backend::Jit, Some(native), _) => {
                 let handler = KernelHandler::new(&self.features, native);
                 self.run_capture_with(handler, readers, label, out, summary, progress)
             }
@@ -223,18 +244,7 @@ impl Pipeline {
             if let Some(p) = progress.as_deref_mut() {
                 p.advance(reader.bytes_read());
             }
-            summary.records += records;
-            if let Some(d) = reader.damage() {
-                summary.damage.push(format!("{}: {d}", reader.name()));
-            }
-            let stats = reader.stats();
-            if stats.fractions_carried > 0 {
-                summary.notes.push(format!(
-                    "{}: {} record times had a fraction of a second out of range; it was carried into the seconds",
-                    reader.name(),
-                    stats.fractions_carried
-                ));
-            }
+            account_reader(reader, records, summary);
         }
         decoder.finish(&mut |mut pkt| table.process(&mut pkt));
         table.end_all();
@@ -246,6 +256,37 @@ impl Pipeline {
         }
         Ok(())
     }
+}
+
+/// Adds what a finished reader read, and how it ended, to the summary.
+pub(crate) fn account_reader(reader: &CaptureReader, records: u64, summary: &mut RunSummary) {
+    summary.records += records;
+    if let Some(d) = reader.damage() {
+        summary.damage.push(format!("{}: {d}", reader.name()));
+    }
+    let stats = reader.stats();
+    if stats.fractions_carried > 0 {
+        summary.notes.push(format!(
+            "{}: {} record times had a fraction of a second out of range; it was carried into the seconds",
+            reader.name(),
+            stats.fractions_carried
+        ));
+    }
+}
+
+/// Builds the row of an ended flow: identity, the capture label, then the features.
+pub(crate) fn flow_row<E: Exec>(
+    flow: &mut EndedFlow<FlowState>,
+    label: Option<&str>,
+    handler: &mut KernelHandler<'_, E>,
+    row: &mut Vec<Value>,
+) {
+    row.clear();
+    push_identity(&flow.record, row);
+    if let Some(l) = label {
+        row.push(Value::Str(l.to_string()));
+    }
+    handler.finish(&flow.record, &mut flow.state, row);
 }
 
 /// Inputs opened and checked, ready to run.
@@ -272,7 +313,7 @@ fn open(input: &Input) -> Result<CaptureReader, PipelineError> {
 }
 
 /// Turns ended flows into rows, in flow-end order or held for sorting by start.
-struct RowWriter<'s> {
+pub(crate) struct RowWriter<'s> {
     sort: SortOrder,
     sink: &'s mut dyn RowSink,
     row: Vec<Value>,
@@ -297,20 +338,25 @@ impl<'s> RowWriter<'s> {
         label: Option<&str>,
         handler: &mut KernelHandler<'_, E>,
     ) -> Result<(), PipelineError> {
+        let mut row = std::mem::take(&mut self.row);
         for mut flow in ended.drain(..) {
-            self.row.clear();
-            push_identity(&flow.record, &mut self.row);
-            if let Some(l) = label {
-                self.row.push(Value::Str(l.to_string()));
-            }
-            handler.finish(&flow.record, &mut flow.state, &mut self.row);
-            self.flows += 1;
-            match self.sort {
-                SortOrder::FlowEnd => self.sink.write_row(&self.row)?,
-                SortOrder::Start => self.held.push((flow.record.start_time, self.row.clone())),
+            flow_row(&mut flow, label, handler, &mut row);
+            self.push(flow.record.start_time, &row)?;
+        }
+        self.row = row;
+        Ok(())
+    }
+
+    /// Writes one flow's row (or holds it, for `--sort start`).
+    pub(crate) fn push(&mut self, start_time: f64, row: &[Value]) -> Result<(), PipelineError> {
+        self.flows += 1;
+        match self.sort {
+            SortOrder::FlowEnd => self.sink.write_row(row),
+            SortOrder::Start => {
+                self.held.push((start_time, row.to_vec()));
+                Ok(())
             }
         }
-        Ok(())
     }
 
     /// Writes what was held and returns the number of flows.

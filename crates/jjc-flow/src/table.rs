@@ -128,6 +128,38 @@ impl<H: FlowHandler> FlowTable<H> {
         self.partitions[p].process(pkt, &key, h, self.clock, &self.config, &mut self.handler);
     }
 
+    /// The number of partitions (fixed for a configuration, whatever the thread count).
+    pub fn partitions(&self) -> usize {
+        self.partitions.len()
+    }
+
+    /// Takes one packet that another thread read and keyed: as [`FlowTable::process`], with
+    /// the key, its [`partition_hash`] and the capture clock of the whole capture at this
+    /// packet. A table that gets only some partitions' packets this way behaves, on those
+    /// partitions, exactly as one that gets every packet.
+    #[inline]
+    pub fn process_routed(
+        &mut self,
+        pkt: &mut PacketView<'_>,
+        key: &FlowKey,
+        hash: u64,
+        clock: f64,
+    ) {
+        self.advance_clock(clock);
+        self.packets += 1;
+        let p = partition_of(hash, self.partitions.len());
+        self.partitions[p].process(pkt, key, hash, self.clock, &self.config, &mut self.handler);
+    }
+
+    /// Moves the capture clock forward to `clock` (the clock of the whole capture, when this
+    /// table only sees some of its packets).
+    #[inline]
+    pub fn advance_clock(&mut self, clock: f64) {
+        if clock > self.clock {
+            self.clock = clock;
+        }
+    }
+
     /// Ends, in every partition, the flows whose deadline the capture clock has passed.
     pub fn sweep(&mut self) {
         for p in &mut self.partitions {
