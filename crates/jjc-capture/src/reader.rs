@@ -324,6 +324,30 @@ mod tests {
     }
 
     #[test]
+    fn mapped_bytes_outlive_the_next_record() {
+        let bytes = PcapBuilder::new(false, false, 65535, 1)
+            .record(1, 0, b"first", 5)
+            .record(2, 0, b"second", 6)
+            .bytes();
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(&bytes).unwrap();
+        let mut reader = CaptureReader::open(file.path()).unwrap();
+        let map = reader.mapped_bytes().expect("a file is mapped");
+        let first = {
+            let rec = reader.next_record().unwrap().unwrap();
+            map.rebase(rec.data).unwrap()
+        };
+        let second = map
+            .rebase(reader.next_record().unwrap().unwrap().data)
+            .unwrap();
+        assert_eq!((first, second), (&b"first"[..], &b"second"[..]));
+        assert!(map.rebase(b"elsewhere").is_none());
+        let streamed =
+            CaptureReader::from_stream("-", Box::new(OneByteAtATime::new(bytes))).unwrap();
+        assert!(streamed.mapped_bytes().is_none());
+    }
+
+    #[test]
     fn non_captures_are_errors_naming_what_was_found() {
         assert_eq!(
             not_a_capture(b"<!DOCTYPE html>"),

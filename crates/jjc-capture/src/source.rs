@@ -209,7 +209,7 @@ mod tests {
         std::io::Write::write_all(&mut file, &counting(100)).unwrap();
         // SAFETY: the temporary file is private to this test and not modified while mapped.
         let map = unsafe { memmap2::Mmap::map(&file) }.unwrap();
-        let mut src = Source::Mapped(Arc::new(map));
+        let mut src = Source::Mapped(std::sync::Arc::new(map));
         assert_eq!(src.ensure(90, 16).unwrap(), 10);
         assert_eq!(src.bytes(90, 10), &counting(100)[90..]);
         assert_eq!(src.ensure(200, 16).unwrap(), 0);

@@ -134,6 +134,12 @@ pub fn run(a: RunArgs) -> u8 {
             }
             0
         }
+        // A reader that stopped reading (`jjc run … | head`) is not an error of the run.
+        Err(PipelineError::Output(jjc_output::OutputError::Write { source, .. }))
+            if source.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            0
+        }
         Err(PipelineError::Features(diagnostics)) => {
             eprintln!("{diagnostics}");
             eprintln!("error: the feature groups do not compile; `jjc check` shows every problem");

@@ -24,10 +24,26 @@ fn run_writes_csv_to_stdout_with_identity_columns_first() {
     assert!(o.status.success(), "{}", stderr(&o));
     let text = String::from_utf8(o.stdout.clone()).unwrap();
     let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert_eq!(
-        lines.next().unwrap(),
-        "src_ip,dst_ip,src_port,dst_port,protocol,vlan_id,start_time,end_time,duration,total_packets,packets_fwd,packets_bwd,total_bytes,bytes_fwd,bytes_bwd"
+        header[..11],
+        [
+            "src_ip",
+            "dst_ip",
+            "src_port",
+            "dst_port",
+            "protocol",
+            "vlan_id",
+            "start_time",
+            "end_time",
+            "dst_port_class",
+            "dst_port_class_num",
+            "duration"
+        ],
+        "identity columns, then JJ-CORE in JoyfulJay's order"
     );
+    assert_eq!(header.len(), 8 + 144, "JJ-CORE is the default run");
+    assert_eq!(header.last(), Some(&"tls_key_exchange_length"));
     assert!(lines.count() > 50, "the sample capture has many flows");
     assert!(
         stderr(&o).is_empty(),
@@ -204,7 +220,7 @@ fn several_inputs_get_a_capture_column_unless_continuous() {
         .unwrap()
         .to_string();
     assert!(header.starts_with(
-        "src_ip,dst_ip,src_port,dst_port,protocol,vlan_id,start_time,end_time,capture,duration"
+        "src_ip,dst_ip,src_port,dst_port,protocol,vlan_id,start_time,end_time,capture,dst_port_class"
     ));
     let cont = jjc(&["run", "-q", "--continuous", s, s]);
     let header = String::from_utf8_lossy(&cont.stdout)

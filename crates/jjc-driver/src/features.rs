@@ -309,12 +309,12 @@ impl<'k, E: Exec> KernelHandler<'k, E> {
         let kernel = &self.features.kernel;
         self.exec.finish(&mut state.slots, &view, &mut self.cells);
         if state.natives.is_empty() {
-            kernel.cells_to_values(&self.cells, row);
+            kernel.cells_to_values_with_state(&self.cells, &state.slots, row);
             kernel.drop_state(&mut state.slots);
             return;
         }
         self.kernel_values.clear();
-        kernel.cells_to_values(&self.cells, &mut self.kernel_values);
+        kernel.cells_to_values_with_state(&self.cells, &state.slots, &mut self.kernel_values);
         kernel.drop_state(&mut state.slots);
         for (values, native) in self.native_values.iter_mut().zip(&mut state.natives) {
             values.clear();

@@ -21,6 +21,8 @@ mod code;
 mod dump;
 mod error;
 mod kernel;
+#[cfg(test)]
+mod library_tests;
 mod target;
 mod translate;
 

@@ -3,6 +3,7 @@
 
 use jjc_abi::{FlowView, PacketView};
 
+use crate::flow_strings as fs;
 use crate::ir::{Function, Helper, Inst, Load, byte_index, f64_to_i64, i64_to_f64, slice_bounds};
 use crate::kernel::{Exec, Kernel};
 use crate::runtime as rt;
@@ -230,6 +231,22 @@ fn run(f: &Function, regs: &mut [u64], state: &mut [u64], mem: Mem, out: &mut [u
                             None
                         }
                         Helper::ModeGet => Some(rt::jjc_mode_get(i(0), i(1)) as u64),
+                        Helper::ModeCount => Some(rt::jjc_mode_count(i(0)) as u64),
+                        Helper::TlsParse => {
+                            Some(crate::tls::jjc_tls_parse(i(0), i(1), i(2)) as u64)
+                        }
+                        Helper::TlsInt => Some(crate::tls::jjc_tls_int(i(0), i(1)) as u64),
+                        Helper::TlsStr => {
+                            Some(crate::tls::jjc_tls_str(i(0), i(1), i(2), i(3)) as u64)
+                        }
+                        Helper::StrLen => Some(fs::jjc_str_len(i(0), i(1), i(2)) as u64),
+                        Helper::StrCmp => Some(fs::jjc_str_cmp(i(0), i(1), i(2), i(3)) as u64),
+                        Helper::StrConcat => {
+                            Some(fs::jjc_str_concat(i(0), i(1), i(2), i(3)) as u64)
+                        }
+                        Helper::StrInt => {
+                            Some(crate::int_text::jjc_str_int(i(0), i(1), i(2)) as u64)
+                        }
                         Helper::BytesPush => {
                             rt::jjc_bytes_push(i(0), i(1), i(2), i(3));
                             None

@@ -549,6 +549,33 @@ pub enum Helper {
     /// `(slot_addr, word) -> I64`: word `word` (0 or 1) of the most frequent value, the
     /// first seen among equals; 0 when nothing was pushed.
     ModeGet,
+    /// `(slot_addr) -> I64`: how many times the most frequent value was pushed; 0 when
+    /// nothing was (`mode_count`).
+    ModeCount,
+    /// `(slot_addr, ptr, len) -> I64`: parses the TLS records that `ptr[0..len]` starts
+    /// with into the slot's TLS buffer (created when something is found) and returns the
+    /// buffer's address, or 0 when the bytes hold no ClientHello, ServerHello, Certificate
+    /// or ServerKeyExchange. Equal calls give equal results, so they may be merged.
+    TlsParse,
+    /// `(messages, field) -> I64`: an int field (bools 0/1, presence flags included) of the
+    /// messages a [`Helper::TlsParse`] of this update returned; 0 for messages 0 or a
+    /// missing message (field numbers: `crate::tls::TlsField::code`).
+    TlsInt,
+    /// `(messages, field, pool: data, strings_slot_addr) -> I64`: a string field, as the
+    /// flow's canonical string id (`crate::flow_strings`); `""` for messages 0.
+    TlsStr,
+    /// `(pool: data, strings_slot_addr, id) -> I64`: the length in bytes of a string that
+    /// may be a run-time string.
+    StrLen,
+    /// `(pool: data, strings_slot_addr, a, b) -> I64`: -1, 0 or 1 as string `a` sorts
+    /// before, equal to or after `b` (bytewise).
+    StrCmp,
+    /// `(pool: data, strings_slot_addr, a, b) -> I64`: the canonical id of `a + b`, stored
+    /// in the flow's strings when the pool lacks it.
+    StrConcat,
+    /// `(pool: data, strings_slot_addr, value) -> I64`: the canonical id of the decimal text
+    /// of `value` (`str(x)`), stored in the flow's strings when the pool lacks it.
+    StrInt,
     /// `(slot_addr, ptr, len, pred) -> ()`: adds the bytes `ptr[0..len]` to the flow's byte
     /// histogram when `pred != 0` (entropy).
     BytesPush,
@@ -586,6 +613,14 @@ impl Helper {
         Helper::ValuesPercentile,
         Helper::ModePush,
         Helper::ModeGet,
+        Helper::ModeCount,
+        Helper::TlsParse,
+        Helper::TlsInt,
+        Helper::TlsStr,
+        Helper::StrLen,
+        Helper::StrCmp,
+        Helper::StrConcat,
+        Helper::StrInt,
         Helper::BytesPush,
         Helper::BytesEntropy,
         Helper::Ln,
@@ -607,6 +642,14 @@ impl Helper {
             Helper::ValuesPercentile => "jjc_values_percentile",
             Helper::ModePush => "jjc_mode_push",
             Helper::ModeGet => "jjc_mode_get",
+            Helper::ModeCount => "jjc_mode_count",
+            Helper::TlsParse => "jjc_tls_parse",
+            Helper::TlsInt => "jjc_tls_int",
+            Helper::TlsStr => "jjc_tls_str",
+            Helper::StrLen => "jjc_str_len",
+            Helper::StrCmp => "jjc_str_cmp",
+            Helper::StrConcat => "jjc_str_concat",
+            Helper::StrInt => "jjc_str_int",
             Helper::BytesPush => "jjc_bytes_push",
             Helper::BytesEntropy => "jjc_bytes_entropy",
             Helper::Ln => "jjc_ln",
@@ -632,6 +675,12 @@ impl Helper {
             Helper::ModeGet => (&[I64, I64], Some(I64)),
             Helper::BytesPush => (&[I64, I64, I64, I64], None),
             Helper::BytesEntropy => (&[I64], Some(F64)),
+            Helper::ModeCount => (&[I64], Some(I64)),
+            Helper::TlsParse | Helper::StrLen | Helper::StrInt => (&[I64, I64, I64], Some(I64)),
+            Helper::TlsInt => (&[I64, I64], Some(I64)),
+            Helper::TlsStr | Helper::StrCmp | Helper::StrConcat => {
+                (&[I64, I64, I64, I64], Some(I64))
+            }
             Helper::Ln | Helper::Log2 | Helper::Exp => (&[F64], Some(F64)),
             Helper::Pow | Helper::FRem => (&[F64, F64], Some(F64)),
             Helper::TableFind => (&[I64, I64, I64], Some(I64)),

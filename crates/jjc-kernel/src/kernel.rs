@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use jjc_abi::{Column, ColumnType, FlowView, PacketView, Value};
 use jjc_syntax::Span;
 
+use crate::flow_strings::{StringPool, stored_text};
 use crate::ir::{Function, MTy, VerifyError};
 use crate::runtime::{ArrayData, BufferKind, EdgesData, RegexSetData, TableData, free_buffer};
 
@@ -80,6 +81,8 @@ pub enum DataBlock {
     Edges(Box<EdgesData>),
     /// A byte string (a `bytes` constant); its address is that of the first byte.
     Bytes(Box<[u8]>),
+    /// The string pool, for helpers that make run-time strings.
+    Strings(Box<StringPool>),
 }
 
 impl DataBlock {
@@ -91,6 +94,7 @@ impl DataBlock {
             DataBlock::Array(b) => &**b as *const ArrayData as u64,
             DataBlock::Edges(b) => &**b as *const EdgesData as u64,
             DataBlock::Bytes(b) => b.as_ptr() as u64,
+            DataBlock::Strings(b) => &**b as *const StringPool as u64,
         }
     }
 
@@ -101,6 +105,7 @@ impl DataBlock {
             DataBlock::Array(a) => format!("array {:?}", a.values),
             DataBlock::Edges(e) => format!("edges {:?}", e.edges),
             DataBlock::Bytes(b) => format!("bytes b\"{}\"", b.escape_ascii()),
+            DataBlock::Strings(p) => format!("string pool of {} strings", p.len()),
         }
     }
 }
@@ -175,21 +180,48 @@ impl Kernel {
         &self.data
     }
 
-    /// Appends one [`Value`] per column from the cells `finish` wrote.
+    /// Appends one [`Value`] per column from the cells `finish` wrote, for a kernel without
+    /// run-time strings or after its state is gone: a run-time string (an SNI, a JA3 hash)
+    /// reads as `""`. [`Kernel::cells_to_values_with_state`] resolves them.
     pub fn cells_to_values(&self, cells: &[u64], out: &mut Vec<Value>) {
+        self.values(cells, 0, out);
+    }
+
+    /// Appends one [`Value`] per column from the cells `finish` wrote, resolving run-time
+    /// strings in the flow's `state` (call it before [`Kernel::drop_state`]).
+    ///
+    /// The state must have been initialised by [`Kernel::init_state`] of this kernel and run
+    /// only by this kernel's backends (as for [`Kernel::drop_state`]).
+    pub fn cells_to_values_with_state(&self, cells: &[u64], state: &[u64], out: &mut Vec<Value>) {
+        let strings = self
+            .buffers
+            .iter()
+            .find(|(_, k)| *k == BufferKind::Strings)
+            .and_then(|(slot, _)| state.get(*slot))
+            .copied()
+            .unwrap_or(0);
+        self.values(cells, strings, out);
+    }
+
+    /// [`Kernel::cells_to_values_with_state`] with the strings slot's value.
+    fn values(&self, cells: &[u64], strings: u64, out: &mut Vec<Value>) {
+        let text = |id: u64| -> String {
+            if let Some(s) = usize::try_from(id).ok().and_then(|i| self.strings.get(i)) {
+                return s.clone();
+            }
+            // SAFETY: `strings` is 0 or the strings slot of a live state of this kernel (the
+            // contract of `cells_to_values_with_state`).
+            unsafe { stored_text(strings, id as i64) }
+                .unwrap_or_default()
+                .to_string()
+        };
         for (col, first) in self.columns.iter().zip(&self.column_cells) {
             let cell = |i: u32| cells.get((first + i) as usize).copied().unwrap_or(0);
             out.push(match col.ty {
                 ColumnType::Bool => Value::Bool(cell(0) != 0),
                 ColumnType::Int => Value::Int(cell(0) as i64),
                 ColumnType::Float => Value::Float(f64::from_bits(cell(0))),
-                ColumnType::Str => Value::Str(
-                    usize::try_from(cell(0))
-                        .ok()
-                        .and_then(|i| self.strings.get(i))
-                        .cloned()
-                        .unwrap_or_default(),
-                ),
+                ColumnType::Str => Value::Str(text(cell(0))),
                 ColumnType::Ip => Value::Ip(ip_from_words(cell(0), cell(1))),
             });
         }

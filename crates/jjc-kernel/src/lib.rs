@@ -16,12 +16,15 @@
 #![warn(missing_docs)]
 
 mod builder;
+pub mod flow_strings;
+pub mod int_text;
 mod interp;
 pub mod ir;
 mod kernel;
 mod lower;
 pub mod runtime;
 pub mod testing;
+pub mod tls;
 
 pub use interp::Interpreter;
 pub use kernel::{DataBlock, Exec, Kernel, KernelError, Slot, SlotKind, ip_from_words, ip_words};

@@ -22,11 +22,13 @@ use jjc_syntax::Span;
 use jjc_syntax::ast::{BinaryOp, UnaryOp};
 
 use crate::builder::Builder;
+use crate::flow_strings::StringPool;
 use crate::ir::{
     FBinOp, FUnOp, FloatCC, FunctionKind, Helper, IBinOp, IUnOp, IntCC, Limits, Load, MTy, Reg,
 };
 use crate::kernel::{DataBlock, Kernel, KernelError, Slot, SlotKind, ip_words};
 use crate::runtime::{ArrayData, BufferKind, EdgesData, MAX_SET_PATTERNS, RegexSetData, TableData};
+use crate::tls::TlsField;
 
 /// Tables with at most this many entries are looked up with inline compares.
 const INLINE_TABLE: usize = 8;
@@ -198,6 +200,7 @@ enum DataSpec {
     Bytes(Vec<u8>),
     StrLens,
     StrRanks,
+    StrPool,
 }
 
 /// The lowering state for one kernel.
@@ -217,6 +220,10 @@ struct Lower<'p> {
     regex_sets: HashMap<(Reg, Reg), Vec<u32>>,
     tables: HashMap<TableId, (Vec<u32>, usize)>,
     str_arrays: HashMap<&'static str, u32>,
+    /// The TLS buffer slot of each parsed byte string `(ptr, len)`.
+    tls_slots: HashMap<(Reg, Reg), u32>,
+    /// The flow's run-time strings slot and the string pool's data block, once needed.
+    runtime_strings: Option<(u32, u32)>,
     columns: Vec<Column>,
     column_cells: Vec<u32>,
     cells: u32,
@@ -240,6 +247,8 @@ pub fn compile(program: &Program, groups: &[GroupId]) -> Result<Kernel, KernelEr
         regex_sets: HashMap::new(),
         tables: HashMap::new(),
         str_arrays: HashMap::new(),
+        tls_slots: HashMap::new(),
+        runtime_strings: None,
         columns: Vec::new(),
         column_cells: Vec::new(),
         cells: 0,
@@ -305,6 +314,28 @@ impl<'p> Lower<'p> {
         let d = self.add_data(spec);
         self.str_arrays.insert(which, d);
         d
+    }
+
+    /// The string pool's address and the flow's strings slot address, for helpers that read
+    /// or make run-time strings.
+    fn runtime_string_args(&mut self, side: Side) -> (Reg, Reg) {
+        let (slot, pool) = match self.runtime_strings {
+            Some(x) => x,
+            None => {
+                // A full store falls back to "", so the pool must have it.
+                self.intern("");
+                let slot = self.new_slot(
+                    "strings".to_string(),
+                    SlotKind::Buffer(BufferKind::Strings),
+                    0,
+                );
+                let pool = self.add_data(DataSpec::StrPool);
+                self.runtime_strings = Some((slot, pool));
+                (slot, pool)
+            }
+        };
+        let b = self.b(side);
+        (b.data_addr(pool), b.slot_addr(slot))
     }
 
     // ---- small value helpers ----------------------------------------------------------
@@ -746,6 +777,7 @@ impl<'p> Lower<'p> {
             }
             ExprKind::Match(bytes, pat) => self.pattern_match(side, bytes, *pat),
             ExprKind::Call(f, args) => self.call(side, *f, args, e),
+            ExprKind::RecordField(record, field) => self.record_field(side, record, field.name),
             ExprKind::Prev {
                 value,
                 per_direction,
@@ -935,6 +967,15 @@ impl<'p> Lower<'p> {
                     return Ok(b.ibin(IBinOp::Or, hl, t));
                 }
             }
+            Base::Str if !eq_like && (x.strs.is_none() || y.strs.is_none()) => {
+                let (pool, strings) = self.runtime_string_args(side);
+                let b = self.b(side);
+                let c = b
+                    .call(Helper::StrCmp, &[pool, strings, x.w0()?, y.w0()?])
+                    .ok_or(unchecked(Span::default()))?;
+                let zero = b.iconst(0);
+                return Ok(b.icmp(int_cc(op), c, zero));
+            }
             Base::Str if !eq_like => {
                 let d = self.str_array("ranks");
                 let b = self.b(side);
@@ -960,18 +1001,25 @@ impl<'p> Lower<'p> {
     }
 
     fn concat(&mut self, side: Side, x: &Val, y: &Val, span: Span) -> R<Val> {
-        let (Some(sx), Some(sy)) = (x.strs.clone(), y.strs.clone()) else {
-            return Err(KernelError::Unsupported {
-                what: "`+` of strings whose possible values are not known".into(),
-                span,
+        let known = match (x.strs.clone(), y.strs.clone()) {
+            (Some(sx), Some(sy)) if sx.len().saturating_mul(sy.len()) <= MAX_CONCAT => {
+                Some((sx, sy))
+            }
+            _ => None,
+        };
+        let Some((sx, sy)) = known else {
+            // Values not all known when compiling (or too many): join at run time.
+            let (pool, strings) = self.runtime_string_args(side);
+            let r = self
+                .b(side)
+                .call(Helper::StrConcat, &[pool, strings, x.w0()?, y.w0()?])
+                .ok_or(unchecked(span))?;
+            return Ok(Val {
+                w: vec![r],
+                def: self.and(side, x.def, y.def),
+                strs: None,
             });
         };
-        if sx.len().saturating_mul(sy.len()) > MAX_CONCAT {
-            return Err(KernelError::Unsupported {
-                what: format!("`+` of strings with more than {MAX_CONCAT} possible results"),
-                span,
-            });
-        }
         let mut keys = Vec::new();
         let mut values = Vec::new();
         let mut results = Vec::new();
@@ -1218,6 +1266,9 @@ impl<'p> Lower<'p> {
 
     fn call(&mut self, side: Side, f: Func, args: &[Expr], e: &Expr) -> R<Val> {
         let span = e.span;
+        if let Some(record) = f.record() {
+            return self.tls_record(side, record, args, span);
+        }
         let mut vals = Vec::new();
         for a in args {
             let v = self.expr(side, a)?;
@@ -1240,6 +1291,12 @@ impl<'p> Lower<'p> {
             }
         };
         let r = match f {
+            Func::Len if arg_base == Base::Str && first.strs.is_none() => {
+                let (pool, strings) = self.runtime_string_args(side);
+                self.b(side)
+                    .call(Helper::StrLen, &[pool, strings, x])
+                    .ok_or(unchecked(span))?
+            }
             Func::Len => {
                 if arg_base == Base::Str {
                     let d = self.str_array("lens");
@@ -1321,11 +1378,111 @@ impl<'p> Lower<'p> {
                     b.select(c, y, x)
                 }
             }
-            Func::Matches | Func::Prev => return Err(unchecked(span)),
+            Func::Str => return self.int_text(side, &first, span),
+            Func::Matches
+            | Func::Prev
+            | Func::TlsClientHello
+            | Func::TlsServerHello
+            | Func::TlsCertificates
+            | Func::TlsKeyExchange => return Err(unchecked(span)),
         };
         Ok(Val {
             w: vec![r],
             def,
+            strs: None,
+        })
+    }
+
+    /// `str(x)`: a constant's text is a pool string; any other int is formatted at run time
+    /// into the flow's strings.
+    fn int_text(&mut self, side: Side, x: &Val, span: Span) -> R<Val> {
+        let r = x.w0()?;
+        if let Some(k) = self.b(side).known_i(r) {
+            let id = self.intern(&k.to_string());
+            let mut v = Val::one(self.b(side).iconst(i64::from(id)));
+            v.def = x.def;
+            v.strs = Some(Rc::new(vec![id]));
+            return Ok(v);
+        }
+        let (pool, strings) = self.runtime_string_args(side);
+        let id = self
+            .b(side)
+            .call(Helper::StrInt, &[pool, strings, r])
+            .ok_or(unchecked(span))?;
+        Ok(Val {
+            w: vec![id],
+            def: x.def,
+            strs: None,
+        })
+    }
+
+    /// A TLS built-in: one parse of the bytes per packet (shared by every record and field
+    /// of them), and the record's presence.
+    fn tls_record(
+        &mut self,
+        side: Side,
+        record: jjc_sema::types::Record,
+        args: &[Expr],
+        span: Span,
+    ) -> R<Val> {
+        if side != Side::Update {
+            return Err(unchecked(span));
+        }
+        let arg = args.first().ok_or(unchecked(span))?;
+        let bytes = self.expr(side, arg)?;
+        let (ptr, len) = (bytes.w0()?, bytes.w1()?);
+        let slot = match self.tls_slots.get(&(ptr, len)) {
+            Some(s) => *s,
+            None => {
+                let s = self.new_slot(
+                    format!("tls({ptr},{len})"),
+                    SlotKind::Buffer(BufferKind::Tls),
+                    0,
+                );
+                self.tls_slots.insert((ptr, len), s);
+                s
+            }
+        };
+        let b = &mut self.upd;
+        let addr = b.slot_addr(slot);
+        let messages = b
+            .call(Helper::TlsParse, &[addr, ptr, len])
+            .ok_or(unchecked(span))?;
+        let field = b.iconst(TlsField::present(record).code());
+        let present = b
+            .call(Helper::TlsInt, &[messages, field])
+            .ok_or(unchecked(span))?;
+        let def = self.and(side, bytes.def, Some(present));
+        Ok(Val {
+            w: vec![messages],
+            def,
+            strs: None,
+        })
+    }
+
+    /// A field of a TLS record: none when the record is.
+    fn record_field(&mut self, side: Side, record: &Expr, name: &str) -> R<Val> {
+        let span = record.span;
+        let Base::Record(kind) = record.ty.base else {
+            return Err(unchecked(span));
+        };
+        let field = TlsField::of(kind, name).ok_or_else(|| KernelError::Unsupported {
+            what: format!("field `{name}` of a `{}` record", kind.name()),
+            span,
+        })?;
+        let v = self.expr(side, record)?;
+        let messages = v.w0()?;
+        let code = self.b(side).iconst(field.code());
+        let r = if field.is_str() {
+            let (pool, strings) = self.runtime_string_args(side);
+            self.b(side)
+                .call(Helper::TlsStr, &[messages, code, pool, strings])
+        } else {
+            self.b(side).call(Helper::TlsInt, &[messages, code])
+        };
+        Ok(Val {
+            w: vec![r.ok_or(unchecked(span))?],
+            def: v.def,
             strs: None,
         })
     }
@@ -1681,6 +1838,17 @@ impl<'p> Lower<'p> {
                     def: Some(self.more_than(n, 0)),
                     strs,
                 }
+            }
+            Agg::ModeCount => {
+                let w = self.mode_words(&x.w);
+                let acc = self.acc(AccKey::Mode { w, pred });
+                let s = self.comp(acc, "buffer", SlotKind::Buffer(BufferKind::Mode), 0);
+                let addr = self.fin.slot_addr(s);
+                let n = self
+                    .fin
+                    .call(Helper::ModeCount, &[addr])
+                    .ok_or(unchecked(span))?;
+                Val::one(n)
             }
             Agg::Entropy => {
                 let (ptr, len) = (x0, x.w1()?);
@@ -2235,6 +2403,7 @@ impl<'p> Lower<'p> {
                 DataSpec::StrLens => DataBlock::Array(Box::new(ArrayData {
                     values: self.strings.iter().map(|s| s.len() as i64).collect(),
                 })),
+                DataSpec::StrPool => DataBlock::Strings(Box::new(StringPool::new(&self.strings))),
                 DataSpec::StrRanks => {
                     let mut order: Vec<usize> = (0..self.strings.len()).collect();
                     order.sort_by(|a, b| self.strings.get(*a).cmp(&self.strings.get(*b)));

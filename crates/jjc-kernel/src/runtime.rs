@@ -187,6 +187,10 @@ pub enum BufferKind {
     Mode,
     /// A byte histogram for `entropy` ([`Helper::BytesPush`]).
     Bytes,
+    /// The flow's run-time strings ([`crate::flow_strings`]).
+    Strings,
+    /// The TLS messages of one byte string's last parse ([`Helper::TlsParse`]).
+    Tls,
 }
 
 /// The value list behind [`Helper::ValuesPush`].
@@ -225,6 +229,10 @@ pub unsafe fn free_buffer(kind: BufferKind, bits: u64) {
             BufferKind::Values => drop(Box::from_raw(bits as *mut Values)),
             BufferKind::Mode => drop(Box::from_raw(bits as *mut Mode)),
             BufferKind::Bytes => drop(Box::from_raw(bits as *mut ByteHist)),
+            BufferKind::Strings => {
+                drop(Box::from_raw(bits as *mut crate::flow_strings::FlowStrings))
+            }
+            BufferKind::Tls => drop(Box::from_raw(bits as *mut crate::tls::TlsMessages)),
         }
     }
 }
@@ -233,7 +241,7 @@ pub unsafe fn free_buffer(kind: BufferKind, bits: u64) {
 ///
 /// # Safety
 /// `slot` is the address of a state slot holding 0 or a `*mut T` made here.
-unsafe fn buffer_mut<'a, T>(slot: i64, make: impl FnOnce() -> T) -> Option<&'a mut T> {
+pub(crate) unsafe fn buffer_mut<'a, T>(slot: i64, make: impl FnOnce() -> T) -> Option<&'a mut T> {
     let p = slot as *mut u64;
     if p.is_null() {
         return None;
@@ -251,7 +259,7 @@ unsafe fn buffer_mut<'a, T>(slot: i64, make: impl FnOnce() -> T) -> Option<&'a m
 ///
 /// # Safety
 /// As [`buffer_mut`].
-unsafe fn buffer_ref<'a, T>(slot: i64) -> Option<&'a mut T> {
+pub(crate) unsafe fn buffer_ref<'a, T>(slot: i64) -> Option<&'a mut T> {
     let p = slot as *mut u64;
     if p.is_null() {
         return None;
@@ -264,7 +272,7 @@ unsafe fn buffer_ref<'a, T>(slot: i64) -> Option<&'a mut T> {
 ///
 /// # Safety
 /// `ptr[0..len]` must be readable for the call.
-unsafe fn bytes<'a>(ptr: i64, len: i64) -> &'a [u8] {
+pub(crate) unsafe fn bytes<'a>(ptr: i64, len: i64) -> &'a [u8] {
     if ptr == 0 || len <= 0 {
         return &[];
     }
@@ -384,6 +392,19 @@ pub unsafe extern "C" fn jjc_mode_get(slot: i64, word: i64) -> i64 {
         }
     }
     best.map_or(0, |((a, b), _)| if word == 0 { *a } else { *b })
+}
+
+/// [`Helper::ModeCount`].
+///
+/// # Safety
+/// `slot` is the address of a mode slot.
+pub unsafe extern "C" fn jjc_mode_count(slot: i64) -> i64 {
+    // SAFETY: per the contract.
+    let Some(m) = (unsafe { buffer_ref::<Mode>(slot) }) else {
+        return 0;
+    };
+    let most = m.entries.iter().map(|e| e.1).max().unwrap_or(0);
+    i64::try_from(most).unwrap_or(i64::MAX)
 }
 
 /// [`Helper::BytesPush`].
@@ -514,6 +535,7 @@ pub unsafe extern "C" fn jjc_bytes_eq(p1: i64, l1: i64, p2: i64, l2: i64) -> i64
 /// The address of a helper's function.
 pub fn helper_address(h: Helper) -> *const u8 {
     type I3 = unsafe extern "C" fn(i64, i64, i64) -> i64;
+    type I4 = unsafe extern "C" fn(i64, i64, i64, i64) -> i64;
     match h {
         Helper::RegexSet => jjc_regex_set as I3 as *const u8,
         Helper::ValuesPush => jjc_values_push as unsafe extern "C" fn(i64, f64, i64) as *const u8,
@@ -522,6 +544,7 @@ pub fn helper_address(h: Helper) -> *const u8 {
         }
         Helper::ModePush => jjc_mode_push as unsafe extern "C" fn(i64, i64, i64, i64) as *const u8,
         Helper::ModeGet => jjc_mode_get as unsafe extern "C" fn(i64, i64) -> i64 as *const u8,
+        Helper::ModeCount => jjc_mode_count as unsafe extern "C" fn(i64) -> i64 as *const u8,
         Helper::BytesPush => {
             jjc_bytes_push as unsafe extern "C" fn(i64, i64, i64, i64) as *const u8
         }
@@ -537,6 +560,15 @@ pub fn helper_address(h: Helper) -> *const u8 {
         Helper::BytesEq => {
             jjc_bytes_eq as unsafe extern "C" fn(i64, i64, i64, i64) -> i64 as *const u8
         }
+        Helper::TlsParse => crate::tls::jjc_tls_parse as I3 as *const u8,
+        Helper::TlsInt => {
+            crate::tls::jjc_tls_int as unsafe extern "C" fn(i64, i64) -> i64 as *const u8
+        }
+        Helper::TlsStr => crate::tls::jjc_tls_str as I4 as *const u8,
+        Helper::StrLen => crate::flow_strings::jjc_str_len as I3 as *const u8,
+        Helper::StrCmp => crate::flow_strings::jjc_str_cmp as I4 as *const u8,
+        Helper::StrConcat => crate::flow_strings::jjc_str_concat as I4 as *const u8,
+        Helper::StrInt => crate::int_text::jjc_str_int as I3 as *const u8,
     }
 }
 

@@ -54,8 +54,9 @@ fn ip_bytes(ip: IpAddr) -> [u8; 16] {
 /// Defaults: IPv4 when both addresses are IPv4, else IPv6 (an IPv4 address then becomes
 /// `::ffff:a.b.c.d`); `payload_len` is the payload's length; `len` is `payload_len` plus the
 /// headers: 40 for TCP (20 IP + 20 TCP), 28 for UDP and any other protocol (20 IP + 8), 20
-/// more for IPv6; `wire_len` is `len + 14` (Ethernet) and `cap_len` the captured part of it;
-/// TTL 64; the FlowView's `terminated` is set by any FIN or RST.
+/// more for IPv6; `wire_len` is `len + 14` (Ethernet; `len` for a `link raw` flow, which has
+/// no link layer and no MAC addresses) and `cap_len` the captured part of it; TTL 64; the
+/// FlowView's `terminated` is set by any FIN or RST.
 pub fn test_packets(test: &Test) -> (FlowView, Vec<OwnedTestPacket>) {
     let flow = &test.flow;
     let v6 = flow.src.0.is_ipv6() || flow.dst.0.is_ipv6();
@@ -69,6 +70,7 @@ pub fn test_packets(test: &Test) -> (FlowView, Vec<OwnedTestPacket>) {
         _ => 8,
     };
     let ip_hdr: u32 = if v6 { 40 } else { 20 };
+    let link: u32 = if flow.raw_ip { 0 } else { 14 };
     let mut packets = Vec::with_capacity(test.packets.len());
     let mut fv = FlowView {
         start_time: test.packets.first().map_or(0.0, |p| p.ts),
@@ -99,13 +101,13 @@ pub fn test_packets(test: &Test) -> (FlowView, Vec<OwnedTestPacket>) {
         v.ts = p.ts;
         v.len = len;
         v.payload_len = payload_len;
-        v.wire_len = len.saturating_add(14);
+        v.wire_len = len.saturating_add(link);
         v.protocol = flow.protocol;
         v.ip_version = if v6 { 6 } else { 4 };
         v.ttl = 64;
-        v.has_mac = 1;
+        v.has_mac = u8::from(!flow.raw_ip);
         v.dir = p.dir;
-        let headers = 14 + ip_hdr + l4;
+        let headers = link + ip_hdr + l4;
         v.cap_len = v
             .wire_len
             .min(headers.saturating_add(u32::try_from(p.payload.len()).unwrap_or(u32::MAX)));
@@ -226,9 +228,9 @@ pub fn run_test(
     }
     let mut cells = vec![0u64; kernel.out_cells()];
     exec.finish(&mut state, &flow, &mut cells);
-    kernel.drop_state(&mut state);
     let mut values = Vec::with_capacity(kernel.columns().len());
-    kernel.cells_to_values(&cells, &mut values);
+    kernel.cells_to_values_with_state(&cells, &state, &mut values);
+    kernel.drop_state(&mut state);
     let mut failures = Vec::new();
     for e in &test.expects {
         let found = kernel

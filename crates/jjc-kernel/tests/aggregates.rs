@@ -248,6 +248,10 @@ features m "m" {
     mb = mode(pkt.len where pkt.dir == bwd)
     mf = mode(pkt.ts - pkt.ts)
     md: bool = mode(pkt.dir) == bwd
+    cl = mode_count(pkt.len)
+    cb = mode_count(pkt.len where pkt.dir == bwd)
+    cn = mode_count(pkt.len where pkt.len > 1000)
+    cd = mode_count(pkt.dir)
 }
 "#;
     let row = run(
@@ -267,6 +271,11 @@ features m "m" {
     assert_eq!(int(&row, "mb"), 80);
     assert_eq!(float(&row, "mf"), 0.0);
     assert!(!boolean(&row, "md"));
+    // `mode_count`: how often the mode occurs, shared with `mode`'s counts; 0 over nothing.
+    assert_eq!(int(&row, "cl"), 2);
+    assert_eq!(int(&row, "cb"), 2);
+    assert_eq!(int(&row, "cn"), 0);
+    assert_eq!(int(&row, "cd"), 3);
 }
 
 #[test]

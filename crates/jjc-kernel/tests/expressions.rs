@@ -312,6 +312,39 @@ features s "s" {
 }
 
 #[test]
+fn str_formats_ints_of_every_context_into_strings() {
+    let src = r#"
+table names: int -> str { 6 => "TCP", 17 => "UDP" }
+
+features s "s" {
+    let l4 = names[flow.protocol] ?? "PROTO" + str(flow.protocol)
+    stack: str = (if flow.src_port > 1024 then "hi-" else "lo-") + l4
+    first_len: str = first(str(pkt.len))
+    commonest: str = mode("len=" + str(pkt.len - 100))
+    constant: str = "v" + str(-42)
+    none_stays_none: bool = str(first(pkt.len where pkt.len > 5000)) == none
+    length: int = len(str(flow.dst_port))
+}
+"#;
+    let f = flow("10.0.0.1", 2000, "10.0.0.2", 8080, 47);
+    let packets = [
+        pkt(0.0, F).len(60),
+        pkt(0.1, B).len(90),
+        pkt(0.2, F).len(90),
+    ];
+    let row = run_on(src, &f, &packets);
+    assert_eq!(text(&row, "stack"), "hi-PROTO47");
+    assert_eq!(text(&row, "first_len"), "60");
+    assert_eq!(text(&row, "commonest"), "len=-10");
+    assert_eq!(text(&row, "constant"), "v-42");
+    assert!(boolean(&row, "none_stays_none"));
+    assert_eq!(int(&row, "length"), 4);
+    let f = flow("10.0.0.1", 80, "10.0.0.2", 53, 17);
+    let row = run_on(src, &f, &packets);
+    assert_eq!(text(&row, "stack"), "lo-UDP");
+}
+
+#[test]
 fn addresses_fields_and_flow_values() {
     let src = r#"
 features f "f" {

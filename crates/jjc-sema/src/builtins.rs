@@ -1,7 +1,7 @@
 //! What the language knows without being told: `pkt.*` and `flow.*` fields, functions,
 //! aggregates, named constants, identity columns and profiles.
 
-use crate::types::{Base, Type};
+use crate::types::{Base, Record, Type};
 
 /// A field of `pkt` (one packet) or `flow` (the whole flow).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,6 +189,221 @@ pub const IDENTITY_COLUMNS: &[Field] = &[
     field("end_time", Base::Float, "time of the last packet"),
 ];
 
+/// The fields of a `client_hello` record (`tls_client_hello`).
+pub const CLIENT_HELLO_FIELDS: &[Field] = &[
+    field(
+        "version",
+        Base::Int,
+        "the hello's own version field (legacy_version: 771 = 0x0303 for a TLS 1.3 client)",
+    ),
+    field(
+        "version_name",
+        Base::Str,
+        "`version` as JoyfulJay names it: \"TLS 1.2\", \"SSL 3.0\" …, or \"Unknown (0x7f1c)\"",
+    ),
+    field(
+        "highest_version",
+        Base::Int,
+        "the highest version offered: the largest non-GREASE supported_versions entry, else `version`",
+    ),
+    field(
+        "cipher_count",
+        Base::Int,
+        "number of cipher suites offered, GREASE included",
+    ),
+    field(
+        "extension_count",
+        Base::Int,
+        "number of extensions, GREASE included",
+    ),
+    field(
+        "sni",
+        Base::Str,
+        "the server_name extension's first host name (\"\" without one)",
+    ),
+    field(
+        "alpn",
+        Base::Str,
+        "the first protocol the ALPN extension offers (\"\" without one)",
+    ),
+    field(
+        "ja3",
+        Base::Str,
+        "the JA3 fingerprint: MD5 (lower-case hex) of `ja3_string`",
+    ),
+    field(
+        "ja3_string",
+        Base::Str,
+        "version,ciphers,extensions,groups,point formats in decimal, GREASE left out",
+    ),
+    field(
+        "session_id_len",
+        Base::Int,
+        "length of the legacy session id",
+    ),
+    field(
+        "session_ticket",
+        Base::Bool,
+        "whether the session_ticket extension (35) is present",
+    ),
+    field(
+        "psk",
+        Base::Bool,
+        "whether the pre_shared_key extension (41) is present",
+    ),
+    field(
+        "early_data",
+        Base::Bool,
+        "whether the early_data extension (42) is present",
+    ),
+    field(
+        "key_share_group",
+        Base::Int,
+        "the group of the first key_share entry, GREASE included (0 without one)",
+    ),
+    field(
+        "key_share_name",
+        Base::Str,
+        "that group as JoyfulJay names it: \"x25519\" …, or \"unknown(0x6a6a)\" (\"\" without one)",
+    ),
+    field(
+        "key_share_bits",
+        Base::Int,
+        "the first key_share entry's key length in bits (0 without one)",
+    ),
+    field(
+        "truncated",
+        Base::Bool,
+        "whether the message is cut off (by the end of the bytes): the fields hold what is there",
+    ),
+];
+
+/// The fields of a `server_hello` record (`tls_server_hello`).
+pub const SERVER_HELLO_FIELDS: &[Field] = &[
+    field(
+        "version",
+        Base::Int,
+        "the hello's own version field (legacy_version: 771 = 0x0303 for TLS 1.3)",
+    ),
+    field(
+        "selected_version",
+        Base::Int,
+        "the version chosen: the supported_versions extension's, else `version`",
+    ),
+    field("cipher_suite", Base::Int, "the chosen cipher suite"),
+    field(
+        "extension_count",
+        Base::Int,
+        "number of extensions, GREASE included",
+    ),
+    field(
+        "ja3s",
+        Base::Str,
+        "the JA3S fingerprint: MD5 (lower-case hex) of `ja3s_string`",
+    ),
+    field(
+        "ja3s_string",
+        Base::Str,
+        "version,cipher,extensions in decimal, GREASE left out",
+    ),
+    field(
+        "session_id_len",
+        Base::Int,
+        "length of the legacy session id",
+    ),
+    field(
+        "alpn",
+        Base::Str,
+        "the protocol the ALPN extension chose (\"\" without one)",
+    ),
+    field(
+        "key_share_group",
+        Base::Int,
+        "the group of the key_share extension (0 without one)",
+    ),
+    field(
+        "truncated",
+        Base::Bool,
+        "whether the message is cut off (by the end of the bytes): the fields hold what is there",
+    ),
+];
+
+/// The fields of a `certificates` record (`tls_certificates`).
+pub const CERTIFICATES_FIELDS: &[Field] = &[
+    field(
+        "count",
+        Base::Int,
+        "certificates of non-zero length whose 3-byte length is present",
+    ),
+    field(
+        "total_length",
+        Base::Int,
+        "the sum of their declared lengths in bytes",
+    ),
+    field(
+        "first_length",
+        Base::Int,
+        "the first one's declared length in bytes (0 without one)",
+    ),
+    field(
+        "truncated",
+        Base::Bool,
+        "whether the message is cut off, so that later certificates may be missing",
+    ),
+];
+
+/// The fields of a `key_exchange` record (`tls_key_exchange`).
+pub const KEY_EXCHANGE_FIELDS: &[Field] = &[
+    field(
+        "dhe",
+        Base::Bool,
+        "whether it is finite-field Diffie-Hellman (the first byte is not 3, named_curve)",
+    ),
+    field(
+        "group",
+        Base::Int,
+        "the named curve (ECDHE); 0 for finite-field DH",
+    ),
+    field(
+        "group_name",
+        Base::Str,
+        "the curve as JoyfulJay names it (\"x25519\" …, \"unknown(0x…)\"), or \"ffdhe\" and the prime's bits for finite-field DH",
+    ),
+    field(
+        "key_bits",
+        Base::Int,
+        "the length in bits of the server's public key (ECDHE) or of the prime (DHE)",
+    ),
+    field(
+        "truncated",
+        Base::Bool,
+        "whether the message is cut off before these fields",
+    ),
+];
+
+/// The fields of a record kind, in the order `docs/language.md` lists them.
+pub fn record_fields(r: Record) -> &'static [Field] {
+    match r {
+        Record::ClientHello => CLIENT_HELLO_FIELDS,
+        Record::ServerHello => SERVER_HELLO_FIELDS,
+        Record::Certificates => CERTIFICATES_FIELDS,
+        Record::KeyExchange => KEY_EXCHANGE_FIELDS,
+    }
+}
+
+/// Looks up a field of a record kind.
+pub fn record_field(r: Record, name: &str) -> Option<&'static Field> {
+    record_fields(r).iter().find(|f| f.name == name)
+}
+
+/// Every record kind.
+pub const RECORDS: &[Record] = &[
+    Record::ClientHello,
+    Record::ServerHello,
+    Record::Certificates,
+    Record::KeyExchange,
+];
+
 /// Looks up a `pkt.*` field.
 pub fn pkt_field(name: &str) -> Option<(usize, &'static Field)> {
     PKT_FIELDS.iter().enumerate().find(|(_, f)| f.name == name)
@@ -294,11 +509,35 @@ pub enum Func {
     Least,
     /// `greatest(a, b)`: the larger.
     Greatest,
+    /// `str(x)`: the decimal text of an int (`-12` → `"-12"`) → str.
+    Str,
     /// `matches(bytes, pattern)` → bool, the same as `bytes ~ pattern`.
     Matches,
     /// `prev(x)` / `prev(x, dir)`: the value at the previous packet (of the same
     /// direction with `dir`), none at the first.
     Prev,
+    /// `tls_client_hello(bytes)` → client_hello?: the first ClientHello in the TLS records
+    /// the bytes start with.
+    TlsClientHello,
+    /// `tls_server_hello(bytes)` → server_hello?: the first ServerHello there.
+    TlsServerHello,
+    /// `tls_certificates(bytes)` → certificates?: the first Certificate message there.
+    TlsCertificates,
+    /// `tls_key_exchange(bytes)` → key_exchange?: the first ServerKeyExchange there.
+    TlsKeyExchange,
+}
+
+impl Func {
+    /// The record a TLS built-in returns, `None` for other functions.
+    pub fn record(self) -> Option<Record> {
+        Some(match self {
+            Func::TlsClientHello => Record::ClientHello,
+            Func::TlsServerHello => Record::ServerHello,
+            Func::TlsCertificates => Record::Certificates,
+            Func::TlsKeyExchange => Record::KeyExchange,
+            _ => return None,
+        })
+    }
 }
 
 /// Aggregates: a packet stream to one flow value.
@@ -338,6 +577,8 @@ pub enum Agg {
     LongestRun,
     /// `mode(x)`: most frequent value, first seen wins ties → optional.
     Mode,
+    /// `mode_count(x)`: how many times the most frequent value occurs → int (0 over nothing).
+    ModeCount,
     /// `bit_or(x)`: bitwise or of every value → int.
     BitOr,
     /// `seq(x, n)`: the first n values as columns `name_0…` padded with the default.
@@ -388,6 +629,7 @@ pub const CALLABLES: &[(&str, Callable, &str)] = &[
         Callable::Func(Func::Greatest),
         "greatest(a, b) -> number",
     ),
+    ("str", Callable::Func(Func::Str), "str(int) -> str"),
     (
         "matches",
         Callable::Func(Func::Matches),
@@ -397,6 +639,26 @@ pub const CALLABLES: &[(&str, Callable, &str)] = &[
         "prev",
         Callable::Func(Func::Prev),
         "prev(x) or prev(x, dir) -> x?",
+    ),
+    (
+        "tls_client_hello",
+        Callable::Func(Func::TlsClientHello),
+        "tls_client_hello(bytes) -> client_hello?",
+    ),
+    (
+        "tls_server_hello",
+        Callable::Func(Func::TlsServerHello),
+        "tls_server_hello(bytes) -> server_hello?",
+    ),
+    (
+        "tls_certificates",
+        Callable::Func(Func::TlsCertificates),
+        "tls_certificates(bytes) -> certificates?",
+    ),
+    (
+        "tls_key_exchange",
+        Callable::Func(Func::TlsKeyExchange),
+        "tls_key_exchange(bytes) -> key_exchange?",
     ),
     (
         "count",
@@ -427,6 +689,11 @@ pub const CALLABLES: &[(&str, Callable, &str)] = &[
         "longest_run(bool) -> int",
     ),
     ("mode", Callable::Agg(Agg::Mode), "mode(x) -> x?"),
+    (
+        "mode_count",
+        Callable::Agg(Agg::ModeCount),
+        "mode_count(x) -> int",
+    ),
     ("bit_or", Callable::Agg(Agg::BitOr), "bit_or(int) -> int"),
     ("seq", Callable::Agg(Agg::Seq), "seq(x, n) -> n columns"),
     (

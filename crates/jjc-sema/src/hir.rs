@@ -168,6 +168,8 @@ pub enum ExprKind {
     Match(Box<Expr>, PatternId),
     /// A scalar function.
     Call(Func, Vec<Expr>),
+    /// A field of a record (`tls_client_hello(pkt.payload).sni`): none when the record is.
+    RecordField(Box<Expr>, &'static Field),
     /// `prev(x)` or `prev(x, dir)`.
     Prev {
         /// The packet value.
@@ -360,6 +362,9 @@ pub struct TestFlow {
     pub protocol: u8,
     /// VLAN id, if tagged.
     pub vlan: Option<u16>,
+    /// `link raw`: a raw-IP capture, with no link layer and no MAC addresses
+    /// (`pkt.has_mac` is false); `link ethernet` (the default) has them.
+    pub raw_ip: bool,
 }
 
 /// One hand-made packet of a test.

@@ -138,6 +138,7 @@ fn expr(p: &Program, e: &Expr) -> String {
             let args: Vec<String> = args.iter().map(|a| expr(p, a)).collect();
             format!("({f:?} {})", args.join(" "))
         }
+        ExprKind::RecordField(r, f) => format!("(field {} {})", expr(p, r), f.name),
         ExprKind::Prev {
             value,
             per_direction,

@@ -21,10 +21,40 @@ pub enum Base {
     Ip,
     /// A packet direction, `fwd` or `bwd` (never a column).
     Dir,
+    /// A record made by a built-in such as `tls_client_hello` (packet values only; never a
+    /// column): read its fields with `.name`.
+    Record(Record),
     /// The type of the `none` literal: fits any optional.
     Nothing,
     /// The type of something already reported as wrong; fits anything silently.
     Error,
+}
+
+/// The kinds of record the built-ins return. A record is a packet value with typed fields
+/// (`.sni`, `.cipher_count`, …, see [`crate::builtins::record_fields`]); it cannot be a
+/// column, compared, given to `prev` or aggregated other than by `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Record {
+    /// A TLS ClientHello (`tls_client_hello`).
+    ClientHello,
+    /// A TLS ServerHello (`tls_server_hello`).
+    ServerHello,
+    /// A TLS Certificate message (`tls_certificates`).
+    Certificates,
+    /// A TLS ServerKeyExchange message (`tls_key_exchange`).
+    KeyExchange,
+}
+
+impl Record {
+    /// The name of the record type, as written in messages and docs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Record::ClientHello => "client_hello",
+            Record::ServerHello => "server_hello",
+            Record::Certificates => "certificates",
+            Record::KeyExchange => "key_exchange",
+        }
+    }
 }
 
 /// A type: a base and whether the value may be missing (`none`).
@@ -105,6 +135,7 @@ impl fmt::Display for Base {
             Base::Bytes => "bytes",
             Base::Ip => "ip",
             Base::Dir => "dir",
+            Base::Record(r) => r.name(),
             Base::Nothing => "none",
             Base::Error => "{unknown}",
         })

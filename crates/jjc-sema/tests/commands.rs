@@ -137,12 +137,15 @@ fn schema_lists_identity_then_features_in_order() {
             "end_time"
         ]
     );
-    // The default run: the standard library's flow_meta, then the -f files' groups.
-    assert_eq!(names[8], "duration");
-    assert_eq!(names[8 + 7], "is_game_traffic");
-    assert_eq!(names.len(), 8 + 7 + 5 + 6);
+    // The default run: JJ-CORE's 144 columns (JoyfulJay's order), then the -f files' groups.
+    assert_eq!(names[8], "dst_port_class");
+    assert_eq!(names[8 + 144], "is_game_traffic");
+    assert_eq!(names.len(), 8 + 144 + 5 + 6);
     assert!(
-        out.contains("game_pps                float  game_traffic"),
+        out.lines().any(|l| l
+            .split_whitespace()
+            .take(3)
+            .eq(["game_pps", "float", "game_traffic"])),
         "{out}"
     );
 
@@ -185,5 +188,9 @@ fn list_shows_groups_and_profiles() {
         "{out}"
     );
     assert!(out.contains("JJ-CORE"), "{out}");
-    assert!(out.contains("flow_meta, timing (not available)"), "{out}");
+    assert!(
+        out.contains("JJ-CORE  flow_meta, timing, size, tcp, tls"),
+        "{out}"
+    );
+    assert!(!out.contains("not available"), "{out}");
 }

@@ -1,6 +1,6 @@
 //! `docs/language.md` documents every field, callable and diagnostic code.
 
-use jjc_sema::builtins::{CALLABLES, FLOW_FIELDS, PKT_FIELDS};
+use jjc_sema::builtins::{CALLABLES, FLOW_FIELDS, PKT_FIELDS, RECORDS, record_fields};
 use jjc_syntax::codes;
 
 #[test]
@@ -16,6 +16,17 @@ fn language_reference_is_complete() {
             "flow.{}",
             f.name
         );
+    }
+    for r in RECORDS {
+        let table = doc
+            .split(&format!("`{}` (`tls_", r.name()))
+            .nth(1)
+            .and_then(|rest| rest.split("\n\n`").next())
+            .unwrap_or_else(|| panic!("no field table for `{}`", r.name()));
+        for f in record_fields(*r) {
+            let row = format!("| `.{}` | {} | {} |", f.name, f.ty, f.doc);
+            assert!(table.contains(&row), "{}: {row}", r.name());
+        }
     }
     for (name, _, _) in CALLABLES {
         assert!(doc.contains(&format!("`{name}(")), "{name}");

@@ -45,6 +45,7 @@ codes! {
     UNKNOWN_FUNCTION = "E0106": "unknown function or aggregate";
     UNKNOWN_TYPE = "E0107": "unknown type";
     UNKNOWN_PATTERN = "E0108": "unknown pattern";
+    UNKNOWN_RECORD_FIELD = "E0109": "record has no such field";
     DUPLICATE = "E0110": "name defined twice in one scope";
     DUPLICATE_FEATURE = "E0111": "feature defined by two selected groups";
     DUPLICATE_GROUP = "E0112": "group defined twice";

@@ -99,6 +99,7 @@ pub fn flow(src: &str, sport: u16, dst: &str, dport: u16, protocol: u8) -> TestF
         dst: (ip(dst), dport),
         protocol,
         vlan: None,
+        raw_ip: false,
     }
 }
 
@@ -121,10 +122,11 @@ pub fn run_kernel(k: &Kernel, f: &TestFlow, packets: &[P]) -> Vec<(String, Value
     }
     let mut cells = vec![0u64; k.out_cells()];
     interp.finish(&mut state, &fv, &mut cells);
-    k.drop_state(&mut state);
-    k.drop_state(&mut state);
+    // Run-time strings live in the state: read them before it is dropped (twice: harmless).
     let mut values = Vec::new();
-    k.cells_to_values(&cells, &mut values);
+    k.cells_to_values_with_state(&cells, &state, &mut values);
+    k.drop_state(&mut state);
+    k.drop_state(&mut state);
     k.columns()
         .iter()
         .map(|c| c.name.clone())

@@ -71,6 +71,7 @@ impl Checker<'_> {
                         .map(Value::Int)
                         .ok_or_else(|| failed(e.span, "integer overflow")),
                     (Abs, Value::Float(v)) => Ok(Value::Float(v.abs())),
+                    (Str, Value::Int(i)) => Ok(Value::Str(i.to_string())),
                     _ => Err(failed(
                         e.span,
                         "this function cannot be evaluated in a constant",

@@ -8,7 +8,7 @@ use super::{Checker, Def, DefAst, FileSym, GroupSym, error_expr, packet_in_flow,
 use crate::builtins::{self, Agg, Callable, Func, NamedValue};
 use crate::hir::*;
 use crate::suggest;
-use crate::types::{Base, Type, unify};
+use crate::types::{Base, Record, Type, unify};
 
 /// What a bare name means where it is used.
 enum Resolved {
@@ -393,6 +393,9 @@ impl<'a> Checker<'a> {
             };
         }
         let inner = self.expr(base);
+        if let Base::Record(r) = inner.ty.base {
+            return self.record_field(inner, r, field, span);
+        }
         if !inner.ty.is_error() {
             self.error(Diagnostic::new(
                 codes::BAD_OPERANDS,
@@ -402,6 +405,38 @@ impl<'a> Checker<'a> {
             ));
         }
         error_expr(span)
+    }
+
+    /// A field of a record value: as optional as the record.
+    fn record_field(&mut self, record: Expr, r: Record, field: &ast::Ident, span: Span) -> Expr {
+        let Some(f) = builtins::record_field(r, &field.name) else {
+            let names = builtins::record_fields(r).iter().map(|f| f.name);
+            let mut d = Diagnostic::new(
+                codes::UNKNOWN_RECORD_FIELD,
+                format!("a `{}` record has no field `{}`", r.name(), field.name),
+                field.span,
+                "unknown field",
+            )
+            .with_secondary(record.span, format!("this is `{}`", record.ty));
+            d = match suggest::help(&field.name, names.clone()) {
+                Some(h) => d.with_help(h),
+                None => {
+                    let all: Vec<String> = names.map(|n| format!("`{n}`")).collect();
+                    d.with_help(format!("its fields are {}", all.join(", ")))
+                }
+            };
+            self.error(d);
+            return error_expr(span);
+        };
+        if record.ctx == Context::Error {
+            return error_expr(span);
+        }
+        Expr {
+            ty: f.ty.or_optional(record.ty.optional),
+            ctx: record.ctx,
+            kind: ExprKind::RecordField(Box::new(record), f),
+            span,
+        }
     }
 
     fn index(&mut self, base: &ast::Expr, index: &ast::Expr, span: Span) -> Expr {
@@ -674,8 +709,14 @@ impl<'a> Checker<'a> {
                     _ => {
                         let Some(t) = unify(x.ty, y.ty)
                             .filter(|t| !matches!(t.base, Base::Bytes) || (x.ty.base == y.ty.base))
+                            .filter(|t| !matches!(t.base, Base::Record(_)))
                         else {
-                            self.bad_operands(op, &x, &y, None);
+                            let record = matches!(x.ty.base, Base::Record(_))
+                                || matches!(y.ty.base, Base::Record(_));
+                            let hint = record.then_some(
+                                "records cannot be compared: compare a field, or test whether there is one with `!= none`",
+                            );
+                            self.bad_operands(op, &x, &y, hint);
                             return error_expr(span);
                         };
                         let (x, y) = widen_pair(x, y, t.base);
@@ -1073,6 +1114,33 @@ impl<'a> Checker<'a> {
                 }
                 unify(xs[0].ty, xs[1].ty).map_or(Type::FLOAT, |t| Type::of(t.base))
             }
+            Func::Str => {
+                if xs[0].ty.base != Base::Int {
+                    self.wrong_arg(func, &xs[0], "an `int`");
+                    return error_expr(span);
+                }
+                Type::of(Base::Str)
+            }
+            Func::TlsClientHello
+            | Func::TlsServerHello
+            | Func::TlsCertificates
+            | Func::TlsKeyExchange => {
+                if xs[0].ty.base != Base::Bytes {
+                    self.wrong_arg(func, &xs[0], "bytes (a payload, as in pkt.payload)");
+                    return error_expr(span);
+                }
+                if ctx == Context::Error {
+                    return error_expr(span);
+                }
+                let record = f.record().map_or(Base::Error, Base::Record);
+                // A record is a packet value, even of constant bytes.
+                return Expr {
+                    kind: ExprKind::Call(f, xs),
+                    ty: Type::optional(record),
+                    ctx: Context::Packet,
+                    span,
+                };
+            }
             Func::Matches | Func::Prev => Type::ERROR,
         };
         let xs = if ty.base == Base::Float && matches!(f, Func::Least | Func::Greatest) {
@@ -1119,6 +1187,18 @@ impl<'a> Checker<'a> {
         let x = self.expr(&args[0]);
         self.env.packet_only = saved;
         if x.ty.is_error() || x.ctx == Context::Error {
+            return error_expr(span);
+        }
+        if let Base::Record(r) = x.ty.base {
+            self.error(
+                Diagnostic::new(
+                    codes::TYPE_MISMATCH,
+                    format!("`prev` cannot keep a `{}` record", r.name()),
+                    x.span,
+                    "a record lives for one packet",
+                )
+                .with_help("keep one of its fields instead, as in `prev(x.FIELD)`"),
+            );
             return error_expr(span);
         }
         if x.ctx == Context::Flow {
@@ -1295,14 +1375,22 @@ impl<'a> Checker<'a> {
                 want(numeric, "a number", self).then_some(())?;
                 Type::INT
             }
-            Agg::First | Agg::Last | Agg::Nth | Agg::Mode | Agg::Seq => {
+            Agg::First | Agg::Last | Agg::Nth | Agg::Mode | Agg::ModeCount | Agg::Seq => {
                 want(
                     base != Base::Bytes,
                     "a value that is not bytes (use len(...) or a pattern)",
                     self,
                 )
                 .then_some(())?;
-                if agg == Agg::Seq {
+                want(
+                    !matches!(base, Base::Record(_)),
+                    "a value that is not a record (aggregate one of its fields, as in first(x.FIELD))",
+                    self,
+                )
+                .then_some(())?;
+                if agg == Agg::ModeCount {
+                    Type::INT
+                } else if agg == Agg::Seq {
                     if Type::of(base).column().is_none() {
                         self.wrong_arg(func, x, "bool, int, float, str or ip");
                         return None;
@@ -1468,7 +1556,7 @@ fn flow_culprit(e: &Expr) -> &Expr {
         ExprKind::Unary(_, a) | ExprKind::IsDefined(a) | ExprKind::ToFloat(a) => vec![a],
         ExprKind::Binary(_, a, b) | ExprKind::ByteAt(a, b) => vec![a, b],
         ExprKind::If(a, b, c) => vec![a, b, c],
-        ExprKind::Lookup(_, a) | ExprKind::Match(a, _) => vec![a],
+        ExprKind::Lookup(_, a) | ExprKind::Match(a, _) | ExprKind::RecordField(a, _) => vec![a],
         ExprKind::Call(_, xs) => xs.iter().collect(),
         _ => vec![],
     };

@@ -12,7 +12,9 @@ use crate::hir::*;
 use crate::suggest;
 use crate::types::{Base, Type, base_from_name, unify};
 
-const FLOW_SETTINGS: &[&str] = &["src", "dst", "proto", "vlan", "tcp", "udp", "icmp", "sctp"];
+const FLOW_SETTINGS: &[&str] = &[
+    "src", "dst", "proto", "vlan", "tcp", "udp", "icmp", "sctp", "link",
+];
 const PACKET_SETTINGS: &[&str] = &["ts", "dir", "len", "payload_len", "payload", "flags"];
 const FLAG_NAMES: &[(&str, u16)] = &[
     ("FIN", TcpFlags::FIN),
@@ -454,6 +456,7 @@ impl Checker<'_> {
             dst: (IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), 80),
             protocol: 6,
             vlan: None,
+            raw_ip: false,
         };
         for s in &block.settings {
             match (s.key.name.as_str(), &s.value) {
@@ -483,6 +486,12 @@ impl Checker<'_> {
                     flow.vlan = Some(*v as u16)
                 }
                 ("vlan", _) => self.bad_value(s, "a VLAN id from 0 to 4095"),
+                ("link", Some(SettingValue::Words(w)))
+                    if w.len() == 1 && matches!(w[0].name.as_str(), "ethernet" | "raw") =>
+                {
+                    flow.raw_ip = w[0].name == "raw";
+                }
+                ("link", _) => self.bad_value(s, "`ethernet` or `raw`"),
                 _ => self.unknown_setting(s, FLOW_SETTINGS, "flow"),
             }
         }

@@ -786,6 +786,10 @@ fn packet_in_flow(text: &str, span: Span, ty: Type, why: &str) -> Diagnostic {
     let agg = aggregate_for(ty);
     let help = if ty.base == Base::Dir {
         format!("wrap `{text}` in an aggregate such as count({text} == fwd)")
+    } else if matches!(ty.base, Base::Record(_)) {
+        format!(
+            "aggregate one of its fields, as in first({text}.FIELD), or count it: count({text})"
+        )
     } else {
         format!("wrap `{text}` in an aggregate such as {agg}(...)")
     };

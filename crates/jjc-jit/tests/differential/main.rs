@@ -1,0 +1,9 @@
+//! The interpreter and the JIT agree: on the seed examples and their `test` blocks, on the
+//! standard library, and on random programs over random packet sequences.
+
+mod examples;
+mod harness;
+mod packets;
+mod payload_bounds;
+mod program_gen;
+mod random_programs;
