@@ -68,3 +68,42 @@ fn backends_agree_on_the_standard_library_over_every_capture() {
         ..RunConfig::default()
     });
 }
+
+/// The same table, row for row, whatever the thread count — with and without `--max-flows`
+/// evictions and short idle timeouts (so flows end at many checkpoints).
+#[test]
+fn thread_count_does_not_change_the_output() {
+    let Some(shared) = shared_dir() else { return };
+    let mut failures = Vec::new();
+    let big = jjc_tests::workspace_dir().join("tests/data/sample.pcap");
+    let mut inputs = captures(&shared);
+    inputs.push(big);
+    for cap in inputs {
+        for (idle, max_flows) in [(60.0, None), (0.5, Some(7))] {
+            let config = |threads| RunConfig {
+                threads,
+                flow: jjc_flow::FlowConfig {
+                    idle_timeout: idle,
+                    max_flows,
+                    ..jjc_flow::FlowConfig::default()
+                },
+                ..RunConfig::default()
+            };
+            let one = run_to_table(&cap, config(1));
+            for threads in [2, 3] {
+                let many = run_to_table(&cap, config(threads));
+                if one != many {
+                    failures.push(format!(
+                        "{} with {threads} threads (idle {idle}, max flows {max_flows:?})",
+                        cap.display()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "the output depends on the thread count:\n{}",
+        failures.join("\n")
+    );
+}

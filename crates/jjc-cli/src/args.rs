@@ -23,7 +23,7 @@ pub enum Command {
     Info(InfoArgs),
     /// Check .jjf feature files: every diagnostic, then a one-line summary.
     Check(CheckArgs),
-    /// Print the output columns of the selected groups: name, type, group, doc.
+    /// Print the output columns of the selected groups: name, type, group, doc (or Markdown).
     Schema(SchemaArgs),
     /// Show a feature's definition, doc, type and source location.
     Explain(ExplainArgs),
@@ -148,9 +148,21 @@ pub struct SchemaArgs {
     /// Add a profile's groups (JJ-CORE).
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
+    /// Output format: an aligned table, or the Markdown reference of docs/features.md.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: SchemaFormat,
     /// Where groups come from.
     #[command(flatten)]
     pub sources: FeatureSources,
+}
+
+/// How `jjc schema` prints the columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemaFormat {
+    /// Aligned text: name, type, group, doc.
+    Table,
+    /// Markdown: a section per group with a table of its columns (docs/features.md).
+    Markdown,
 }
 
 /// `jjc explain`.

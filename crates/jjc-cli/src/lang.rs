@@ -4,7 +4,9 @@ use std::io::{IsTerminal, Write};
 
 use jjc_sema::Sources;
 
-use crate::args::{CheckArgs, ExplainArgs, FeatureSources, ListArgs, MessageFormat, SchemaArgs};
+use crate::args::{
+    CheckArgs, ExplainArgs, FeatureSources, ListArgs, MessageFormat, SchemaArgs, SchemaFormat,
+};
 
 impl FeatureSources {
     /// The sources of groups, with the environment's (`JJ_FEATURES_PATH`, XDG) included.
@@ -41,8 +43,12 @@ pub fn check(a: CheckArgs) -> u8 {
 /// `jjc schema`.
 pub fn schema(a: SchemaArgs) -> u8 {
     let sources = a.sources.to_sources();
+    let format = match a.format {
+        SchemaFormat::Table => jjc_sema::SchemaFormat::Table,
+        SchemaFormat::Markdown => jjc_sema::SchemaFormat::Markdown,
+    };
     with_streams(|out, err| {
-        jjc_sema::cmd_schema(&sources, &a.groups, a.profile.as_deref(), out, err)
+        jjc_sema::cmd_schema(&sources, &a.groups, a.profile.as_deref(), format, out, err)
     })
 }
 

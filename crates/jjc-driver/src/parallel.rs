@@ -12,7 +12,7 @@
 //! Packets cross threads as views into the memory-mapped capture: no bytes are copied.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 
 use jjc_abi::{PacketView, Value};
@@ -51,18 +51,22 @@ enum ToWorker<'m> {
     End { seq: u64, clock: f64 },
 }
 
-/// A row with what orders it: the time of the event that ended its flow, its key, and its
-/// start time (for `--sort start`).
+/// A row with what orders it: the time of the event that ended its flow, its partition and key,
+/// and its start time (for `--sort start`).
 struct OrderedRow {
     event_time: f64,
+    partition: u32,
     key: FlowKey,
     start_time: f64,
     values: Vec<Value>,
 }
 
-/// What a worker hands back at a checkpoint.
+/// What a worker hands back: the rows of batch `seq`, which is complete once `expected`
+/// workers handed theirs back (every worker for a checkpoint; the owner alone for one
+/// partition's flows at the end of input).
 struct Done {
     seq: u64,
+    expected: usize,
     rows: Vec<OrderedRow>,
 }
 
@@ -92,6 +96,7 @@ where
         let partitions = FlowTable::new(self.flow.clone(), jjc_flow::NoFeatures)?.partitions();
         let threads = self.threads.clamp(1, partitions);
         let failed = AtomicBool::new(false);
+        let written = AtomicU64::new(0);
         std::thread::scope(|scope| {
             let (done_tx, done_rx) = channel::<Done>();
             let (recycle_tx, recycle_rx) = channel::<Vec<Routed<'_>>>();
@@ -99,13 +104,19 @@ where
             for _ in 0..threads {
                 let (tx, rx) = sync_channel::<ToWorker<'_>>(QUEUE);
                 let (done_tx, recycle_tx) = (done_tx.clone(), recycle_tx.clone());
-                scope.spawn(move || self.work(rx, done_tx, recycle_tx, label));
+                let me = Worker {
+                    number: workers.len(),
+                    threads,
+                    partitions,
+                    written: &written,
+                };
+                scope.spawn(move || self.work(me, rx, done_tx, recycle_tx, label));
                 workers.push(tx);
             }
             drop(done_tx);
-            let failed = &failed;
+            let (failed, written_so_far) = (&failed, &written);
             let writer = scope.spawn(move || {
-                let written = write_in_order(done_rx, threads, out);
+                let written = write_in_order(done_rx, out, written_so_far);
                 if written.is_err() {
                     failed.store(true, Ordering::Relaxed);
                 }
@@ -135,6 +146,7 @@ where
     /// A worker: a flow table over its partitions, fed by `rx`.
     fn work<'m>(
         &self,
+        me: Worker<'_>,
         rx: Receiver<ToWorker<'m>>,
         done: Sender<Done>,
         recycle: Sender<Vec<Routed<'m>>>,
@@ -145,43 +157,85 @@ where
             return;
         };
         let mut ended = Vec::new();
+        let mut hand_back =
+            |table: &mut FlowTable<KernelHandler<'_, E>>, seq: u64, expected: usize| {
+                table.drain_ended(&mut ended);
+                let mut rows = Vec::with_capacity(ended.len());
+                for mut flow in ended.drain(..) {
+                    let mut values = Vec::new();
+                    flow_row(&mut flow, label, table.handler_mut(), &mut values);
+                    rows.push(OrderedRow {
+                        event_time: flow.event_time,
+                        partition: flow.partition,
+                        key: flow.key,
+                        start_time: flow.record.start_time,
+                        values,
+                    });
+                }
+                done.send(Done {
+                    seq,
+                    expected,
+                    rows,
+                })
+                .is_ok()
+            };
         for msg in rx {
-            let (seq, end) = match msg {
+            match msg {
                 ToWorker::Packets(mut batch) => {
                     for r in &mut batch {
                         table.process_routed(&mut r.pkt, &r.key, r.hash, r.clock);
                     }
                     batch.clear();
                     let _ = recycle.send(batch);
-                    continue;
                 }
                 ToWorker::Checkpoint { seq, clock } => {
                     table.advance_clock(clock);
                     table.sweep();
-                    (seq, false)
+                    if !hand_back(&mut table, seq, me.threads) {
+                        return;
+                    }
                 }
                 ToWorker::End { seq, clock } => {
+                    // The flows the final clock timed out, then the rest, one partition (and
+                    // one batch, `seq + 1 + partition`) at a time.
                     table.advance_clock(clock);
-                    table.end_all();
-                    (seq, true)
+                    table.sweep();
+                    if !hand_back(&mut table, seq, me.threads) {
+                        return;
+                    }
+                    for p in (me.number..me.partitions).step_by(me.threads) {
+                        // Keep at most one round of partitions ahead of the output, so the
+                        // rows of a huge table never all wait in memory.
+                        let ready = seq + 1 + p.saturating_sub(me.threads) as u64;
+                        while me.written.load(Ordering::Acquire) < ready && !me.failed() {
+                            std::thread::sleep(std::time::Duration::from_micros(100));
+                        }
+                        table.end_partition(p);
+                        if !hand_back(&mut table, seq + 1 + p as u64, 1) {
+                            return;
+                        }
+                    }
+                    return;
                 }
-            };
-            table.drain_ended(&mut ended);
-            let mut rows = Vec::with_capacity(ended.len());
-            for mut flow in ended.drain(..) {
-                let mut values = Vec::new();
-                flow_row(&mut flow, label, table.handler_mut(), &mut values);
-                rows.push(OrderedRow {
-                    event_time: flow.event_time,
-                    key: flow.key,
-                    start_time: flow.record.start_time,
-                    values,
-                });
-            }
-            if done.send(Done { seq, rows }).is_err() || end {
-                return;
             }
         }
+    }
+}
+
+/// Which worker a thread is, and how far the output is.
+#[derive(Clone, Copy)]
+struct Worker<'w> {
+    number: usize,
+    threads: usize,
+    partitions: usize,
+    /// Batches written so far (the output thread's `next`; `u64::MAX` if it stopped).
+    written: &'w AtomicU64,
+}
+
+impl Worker<'_> {
+    /// Whether the output thread stopped on an error.
+    fn failed(&self) -> bool {
+        self.written.load(Ordering::Acquire) == u64::MAX
     }
 }
 
@@ -189,31 +243,48 @@ where
 /// them back, in (ending-event time, key) order, checkpoints in order.
 fn write_in_order(
     done: Receiver<Done>,
-    threads: usize,
     out: &mut RowWriter<'_>,
+    written: &AtomicU64,
 ) -> Result<(), PipelineError> {
-    let mut pending: BTreeMap<u64, (usize, Vec<OrderedRow>)> = BTreeMap::new();
+    let result = write_batches(done, out, written);
+    if result.is_err() {
+        written.store(u64::MAX, Ordering::Release);
+    }
+    result
+}
+
+/// [`write_in_order`], publishing in `written` how many batches are out.
+fn write_batches(
+    done: Receiver<Done>,
+    out: &mut RowWriter<'_>,
+    written: &AtomicU64,
+) -> Result<(), PipelineError> {
+    let mut pending: BTreeMap<u64, (usize, usize, Vec<OrderedRow>)> = BTreeMap::new();
     let mut next = 0u64;
     for d in done {
-        let entry = pending.entry(d.seq).or_insert_with(|| (0, Vec::new()));
+        let entry = pending
+            .entry(d.seq)
+            .or_insert_with(|| (0, d.expected, Vec::new()));
         entry.0 += 1;
-        entry.1.extend(d.rows);
+        entry.2.extend(d.rows);
         while pending
             .get(&next)
-            .is_some_and(|(count, _)| *count == threads)
+            .is_some_and(|(count, expected, _)| count == expected)
         {
-            let Some((_, mut rows)) = pending.remove(&next) else {
+            let Some((_, _, mut rows)) = pending.remove(&next) else {
                 break;
             };
             rows.sort_by(|a, b| {
                 a.event_time
                     .total_cmp(&b.event_time)
+                    .then(a.partition.cmp(&b.partition))
                     .then(a.key.cmp(&b.key))
             });
             for r in &rows {
                 out.push(r.start_time, &r.values)?;
             }
             next += 1;
+            written.store(next, Ordering::Release);
         }
     }
     Ok(())

@@ -247,9 +247,16 @@ impl Pipeline {
             account_reader(reader, records, summary);
         }
         decoder.finish(&mut |mut pkt| table.process(&mut pkt));
-        table.end_all();
+        // End of input: first the flows the final clock has timed out, then the rest, one
+        // partition at a time, so they never all wait at once.
+        table.sweep();
         table.drain_ended(&mut ended);
         out.write_flows(&mut ended, label, table.handler_mut())?;
+        for p in 0..table.partitions() {
+            table.end_partition(p);
+            table.drain_ended(&mut ended);
+            out.write_flows(&mut ended, label, table.handler_mut())?;
+        }
         summary.packets += table.packets();
         for (reason, n) in decoder.stats().iter_skipped() {
             summary.add_skipped(reason, n);

@@ -54,11 +54,13 @@ pub(crate) struct Partition<S> {
     active: VecDeque<Deadline>,
     /// This run's random seed for the table hash.
     seed: u64,
+    /// This partition's number.
+    number: u32,
     ended: Vec<EndedFlow<S>>,
 }
 
 impl<S> Partition<S> {
-    pub(crate) fn new(capacity: Option<usize>) -> Self {
+    pub(crate) fn new(capacity: Option<usize>, number: u32) -> Self {
         Partition {
             index: HashTable::new(),
             slots: Vec::new(),
@@ -71,6 +73,7 @@ impl<S> Partition<S> {
             closing: VecDeque::new(),
             active: VecDeque::new(),
             seed: foldhash::fast::RandomState::default().hash_one(0u64),
+            number,
             ended: Vec::new(),
         }
     }
@@ -315,6 +318,7 @@ impl<S> Partition<S> {
         self.live -= 1;
         e.record.end_reason = reason;
         self.ended.push(EndedFlow {
+            partition: self.number,
             event_time: at,
             key: e.key,
             record: e.record,

@@ -45,6 +45,8 @@ impl FlowHandler for NoFeatures {
 pub struct EndedFlow<S> {
     /// Capture time of the event that ended it (`+inf` for end of input).
     pub event_time: f64,
+    /// The partition it lived in.
+    pub partition: u32,
     /// Its key.
     pub key: FlowKey,
     /// The engine's record of it.
@@ -72,7 +74,7 @@ impl<H: FlowHandler> FlowTable<H> {
         let partitions = (0..n)
             .map(|i| {
                 let cap = config.max_flows.map(|m| m / n + usize::from(i < m % n));
-                Partition::new(cap)
+                Partition::new(cap, i as u32)
             })
             .collect();
         Ok(FlowTable {
@@ -174,8 +176,16 @@ impl<H: FlowHandler> FlowTable<H> {
         }
     }
 
+    /// Ends every live flow of partition `p` (end of input, one partition at a time, so the
+    /// ended flows of a huge table never wait all at once).
+    pub fn end_partition(&mut self, p: usize) {
+        if let Some(part) = self.partitions.get_mut(p) {
+            part.end_all(self.clock, &self.config);
+        }
+    }
+
     /// Moves the flows that ended since the last call into `out`, sorted by the time of their
-    /// ending event, then key.
+    /// ending event, then partition, then key.
     pub fn drain_ended(&mut self, out: &mut Vec<EndedFlow<H::State>>) {
         let start = out.len();
         for p in &mut self.partitions {
@@ -184,6 +194,7 @@ impl<H: FlowHandler> FlowTable<H> {
         out[start..].sort_by(|a, b| {
             a.event_time
                 .total_cmp(&b.event_time)
+                .then(a.partition.cmp(&b.partition))
                 .then(a.key.cmp(&b.key))
         });
     }

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Whole-process speed of JoyfulJay and jjc on the same VLAN-free capture, JJ-CORE groups.
+#
+# Installs JoyfulJay 0.1.6.1 and dpkt in a virtualenv (bench-out/jj-venv), generates a VLAN-free
+# capture with jjc-synth (JoyfulJay's dpkt reader crashes on 802.1Q tags), runs JoyfulJay's Python
+# API with the dpkt backend and store_raw_payload=True over the groups flow_meta, timing, size,
+# tcp and tls, runs `jjc run` (JJ-CORE, default threads) on the same file, and prints both times
+# and the ratio.
+#
+# Environment: JJ_SIZE (capture size for jjc-synth --size, default 20M: JoyfulJay needs minutes
+# per 100 MB), JJ_SEED (default 1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+size="${JJ_SIZE:-20M}"
+seed="${JJ_SEED:-1}"
+out=bench-out
+venv="$out/jj-venv"
+capture="$out/novlan-$size-$seed.pcap"
+mkdir -p "$out"
+
+cargo build --release -p jjc-cli -p jjc-synth
+if [[ ! -x "$venv/bin/python" ]]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet "joyfuljay==0.1.6.1" dpkt
+fi
+if [[ ! -f "$capture" ]]; then
+    target/release/jjc-synth --seed "$seed" --size "$size" --no-vlan -o "$capture"
+fi
+
+cat >"$out/jj_run.py" <<'PY'
+import sys, time
+import joyfuljay as jj
+from joyfuljay.capture.dpkt_backend import DpktBackend
+from joyfuljay.core.pipeline import Pipeline
+t = time.perf_counter()
+config = jj.Config(features=["flow_meta", "timing", "size", "tcp", "tls"])
+df = Pipeline(config, backend=DpktBackend(store_raw_payload=True)).process_pcap(sys.argv[1])
+df.to_csv(sys.argv[2], index=False)
+print(f"joyfuljay: {len(df)} flows, {len(df.columns)} columns, {time.perf_counter() - t:.3f} s in Python", file=sys.stderr)
+PY
+
+now() { date +%s.%N; }
+t0=$(now)
+"$venv/bin/python" "$out/jj_run.py" "$capture" "$out/jj.csv"
+t1=$(now)
+target/release/jjc run "$capture" -q -o "$out/jjc.csv"
+t2=$(now)
+jj_s=$(echo "$t1 - $t0" | bc -l)
+jjc_s=$(echo "$t2 - $t1" | bc -l)
+packets=$(target/release/jjc info "$capture" | sed -n 's/^ *packets: //p')
+printf 'capture: %s (%s packets, %s bytes)\n' "$capture" "$packets" "$(stat -c %s "$capture")"
+printf '%-10s %10.3f s %12.0f packets/s\n' joyfuljay "$jj_s" "$(echo "$packets / $jj_s" | bc -l)"
+printf '%-10s %10.3f s %12.0f packets/s\n' jjc "$jjc_s" "$(echo "$packets / $jjc_s" | bc -l)"
+printf 'jjc is %.0fx faster (whole process)\n' "$(echo "$jj_s / $jjc_s" | bc -l)"
