@@ -306,3 +306,41 @@ fn schema_explain_and_list_read_the_f_files() {
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stdout).contains("game_traffic"));
 }
+
+#[test]
+fn schema_format_markdown_prints_docs_features_md() {
+    let o = Command::new(env!("CARGO_BIN_EXE_jjc"))
+        .args(["schema", "--format", "markdown"])
+        .env_remove("JJ_FEATURES_PATH")
+        .env("XDG_CONFIG_HOME", tempfile::tempdir().unwrap().path())
+        .output()
+        .expect("jjc runs");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let committed = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/features.md"),
+    )
+    .unwrap();
+    assert!(
+        String::from_utf8_lossy(&o.stdout) == committed,
+        "docs/features.md is stale: cargo run -q -p jjc-cli -- schema --format markdown > docs/features.md"
+    );
+    let game = examples().join("game_traffic.jjf");
+    let o = jjc(&[
+        "schema",
+        "--format",
+        "markdown",
+        "-f",
+        game.to_str().unwrap(),
+        "-g",
+        "game_traffic",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = String::from_utf8_lossy(&o.stdout);
+    assert!(md.contains("\n## game_traffic\n"), "{md}");
+    assert!(
+        md.contains("| `game_type` | str | the game service, empty if none |"),
+        "{md}"
+    );
+    let o = jjc(&["schema", "--format", "html"]);
+    assert_eq!(o.status.code(), Some(2));
+}

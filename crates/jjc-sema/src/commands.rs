@@ -12,6 +12,7 @@ use jjc_syntax::{Diagnostic, Diagnostics, render_human, render_json};
 use crate::builtins::{IDENTITY_COLUMNS, PROFILES};
 use crate::hir::{FeatureId, GroupId};
 use crate::library::{FileOrigin, Library, Sources};
+use crate::reference::features_markdown;
 use crate::select::{Selection, select_groups};
 use crate::suggest;
 
@@ -152,12 +153,23 @@ fn table(out: &mut dyn Write, rows: &[Vec<String>]) {
     }
 }
 
-/// `jjc schema [-g GROUPS] [--profile P] [-f FILE]…`: the output columns in order, with
-/// type, group and doc.
+/// How `jjc schema` prints the columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SchemaFormat {
+    /// Aligned text: name, type, group, doc.
+    #[default]
+    Table,
+    /// The Markdown feature reference of [`features_markdown`] (`docs/features.md`).
+    Markdown,
+}
+
+/// `jjc schema [-g GROUPS] [--profile P] [-f FILE]… [--format F]`: the output columns in
+/// order, with type, group and doc.
 pub fn cmd_schema(
     sources: &Sources,
     groups: &[String],
     profile: Option<&str>,
+    format: SchemaFormat,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
@@ -182,6 +194,10 @@ pub fn cmd_schema(
             );
         }
     };
+    if format == SchemaFormat::Markdown {
+        let _ = out.write_all(features_markdown(&lib, &selected).as_bytes());
+        return 0;
+    }
     let mut rows = vec![vec![
         "name".into(),
         "type".into(),

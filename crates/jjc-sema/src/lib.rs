@@ -8,7 +8,8 @@
 //!
 //! [`Library::load`] finds and parses every source of groups and checks them together
 //! into one typed [`Program`]; [`select_groups`] decides which groups run;
-//! [`commands`] holds the library side of `jjc check|schema|explain|list`.
+//! [`commands`] holds the library side of `jjc check|schema|explain|list`;
+//! [`features_markdown`] renders the feature reference (`docs/features.md`).
 
 #![warn(missing_docs)]
 
@@ -18,12 +19,14 @@ pub mod commands;
 pub mod hir;
 mod library;
 mod pretty;
+mod reference;
 mod select;
 mod suggest;
 pub mod types;
 
-pub use commands::{MessageFormat, cmd_check, cmd_explain, cmd_list, cmd_schema};
+pub use commands::{MessageFormat, SchemaFormat, cmd_check, cmd_explain, cmd_list, cmd_schema};
 pub use hir::Program;
 pub use library::{FileOrigin, Library, LoadedFile, Sources};
 pub use pretty::pretty_program;
+pub use reference::{REGENERATE_FEATURES_MD, features_markdown};
 pub use select::{Selection, select_groups};

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use jjc_sema::{MessageFormat, Sources, cmd_check, cmd_explain, cmd_list, cmd_schema};
+use jjc_sema::{
+    MessageFormat, SchemaFormat, Sources, cmd_check, cmd_explain, cmd_list, cmd_schema,
+};
 
 fn examples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../features/examples")
@@ -117,7 +119,8 @@ fn check_missing_path_is_an_io_problem() {
 
 #[test]
 fn schema_lists_identity_then_features_in_order() {
-    let (code, out, err) = run(|o, e| cmd_schema(&example_sources(), &[], None, o, e));
+    let (code, out, err) =
+        run(|o, e| cmd_schema(&example_sources(), &[], None, SchemaFormat::Table, o, e));
     assert_eq!(code, 0, "{err}");
     let names: Vec<&str> = out
         .lines()
@@ -149,13 +152,29 @@ fn schema_lists_identity_then_features_in_order() {
         "{out}"
     );
 
-    let (code, out, _) =
-        run(|o, e| cmd_schema(&example_sources(), &["adv_timing".into()], None, o, e));
+    let (code, out, _) = run(|o, e| {
+        cmd_schema(
+            &example_sources(),
+            &["adv_timing".into()],
+            None,
+            SchemaFormat::Table,
+            o,
+            e,
+        )
+    });
     assert_eq!(code, 0);
     assert_eq!(out.lines().count(), 1 + 8 + 6);
 
-    let (code, _, err) =
-        run(|o, e| cmd_schema(&example_sources(), &["adv_timin".into()], None, o, e));
+    let (code, _, err) = run(|o, e| {
+        cmd_schema(
+            &example_sources(),
+            &["adv_timin".into()],
+            None,
+            SchemaFormat::Table,
+            o,
+            e,
+        )
+    });
     assert_eq!(code, 1);
     assert!(err.contains("did you mean `adv_timing`?"), "{err}");
 }
