@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Benchmarks jjc on a large synthetic capture.
 #
-# Builds jjc and jjc-synth (release), generates bench-out/large.pcap once (reused while its
+# Builds jjc, jjc-synth and jjc-bench (release), generates bench-out/large.pcap once (reused while its
 # size and seed stay the same), runs each command BENCH_REPEAT times and prints the best
-# wall time, packets/s, MB/s (decimal megabytes of capture) and peak RSS.
+# wall time, packets/s, MB/s (decimal megabytes of capture), the ratio to the external floor
+# (jjc-bench floor: mmap + etherparse, no jjc code) and peak RSS; then peak RSS at a million
+# concurrent flows. `cargo run --release -p jjc-bench` prints the in-process stage table.
 #
 # Environment:
 #   BENCH_SIZE        capture size for jjc-synth --size (default 300M)
@@ -28,7 +30,7 @@ die() { echo "bench: $*" >&2; exit 1; }
 [[ "$repeat" =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPEAT must be a positive integer"
 
 if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
-    cargo build --release -p jjc-cli -p jjc-synth
+    cargo build --release -p jjc-cli -p jjc-synth -p jjc-bench
 fi
 [[ -x "$jjc" ]] || die "$jjc not found (build jjc-cli or set JJC)"
 [[ -x "$synth" ]] || die "$synth not found (build jjc-synth or set JJC_SYNTH)"
@@ -81,7 +83,11 @@ run() {
     results+=("$label|$best|${rss:-}")
 }
 
+seed=(-f features/examples/my_features.jjf -f features/examples/payload_patterns.jjf
+      -f features/examples/adv_timing.jjf -f features/examples/game_traffic.jjf
+      -g my_features,payload_patterns,adv_timing,game_traffic)
 run "read (cat)" cat "$capture"
+run "external floor" target/release/jjc-bench floor "$capture"
 run "jjc info" "$jjc" info "$capture"
 # jjc info prints a line `packets: N`; prefer it to the generator's count when present.
 info_packets="$(sed -n 's/^ *packets: *\([0-9][0-9]*\).*/\1/p' "$tmp/stdout" | head -n 1)"
@@ -90,19 +96,38 @@ if [[ -n "$info_packets" ]]; then
         echo "bench: warning: jjc info counts $info_packets packets, jjc-synth wrote $packets" >&2
     packets="$info_packets"
 fi
-run "jjc run (csv)" "$jjc" run "$capture" -o "$out/out.csv" --quiet
-run "jjc run (parquet)" "$jjc" run "$capture" -o "$out/out.parquet" --quiet
+run "seed, JIT" "$jjc" run "$capture" "${seed[@]}" -o "$out/seed.csv" --quiet
+run "seed, interpreter" "$jjc" run "$capture" "${seed[@]}" --backend interp -o "$out/seed.csv" --quiet
+run "JJ-CORE, JIT, 1 thread" "$jjc" run "$capture" --threads 1 -o "$out/core.csv" --quiet
+run "JJ-CORE, JIT" "$jjc" run "$capture" -o "$out/core.csv" --quiet
+run "JJ-CORE, interpreter" "$jjc" run "$capture" --backend interp -o "$out/core.csv" --quiet
+run "JJ-CORE, JIT, parquet" "$jjc" run "$capture" -o "$out/core.parquet" --quiet
 
 [[ -n "$packets" ]] || die "cannot tell how many packets $capture has"
 echo
 echo "capture: $capture, $bytes bytes, $packets packets; best of $repeat runs"
-printf '%-22s %9s %14s %10s %12s\n' command seconds packets/s MB/s "peak RSS"
+printf '%-24s %9s %14s %10s %9s %12s\n' command seconds packets/s MB/s "x floor" "peak RSS"
 for r in "${results[@]}"; do
     IFS='|' read -r label secs kb <<<"$r"
-    awk -v l="$label" -v s="$secs" -v p="$packets" -v b="$bytes" -v kb="$kb" 'BEGIN {
+    [[ "$label" == "external floor" ]] && floor_secs="$secs"
+    awk -v l="$label" -v s="$secs" -v p="$packets" -v b="$bytes" -v kb="$kb" -v f="${floor_secs:-0}" 'BEGIN {
         rate = (s > 0) ? p / s : 0
         mbs = (s > 0) ? b / 1e6 / s : 0
+        ratio = (f > 0) ? s / f : 0
         mem = (kb == "") ? "-" : sprintf("%.1f MiB", kb / 1024)
-        printf "%-22s %9.3f %14.0f %10.1f %12s\n", l, s, rate, mbs, mem
+        printf "%-24s %9.3f %14.0f %10.1f %9.2f %12s\n", l, s, rate, mbs, ratio, mem
     }'
 done
+
+# Memory at a million concurrent flows: every flow opens, then answers 30 s later.
+churn="$out/churn1m.pcap"
+[[ -f "$churn" ]] || "$synth" --concurrent-flows 1000000 -o "$churn" 2>/dev/null
+if ((have_time)); then
+    for threads in 1 0; do
+        /usr/bin/time -v -o "$tmp/time" "$jjc" run "$churn" "${seed[@]}" --threads "$threads" -o "$out/churn.csv" --quiet
+        kb="$(sed -n 's/.*Maximum resident set size (kbytes): *\([0-9]*\).*/\1/p' "$tmp/time")"
+        wall="$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): *//p' "$tmp/time")"
+        printf 'seed features, 1,000,000 concurrent flows, --threads %s: %s wall, peak RSS %.1f MiB (the mapped %s MiB capture included)\n' \
+            "$threads" "$wall" "$(awk -v k="$kb" 'BEGIN { print k / 1024 }')" "$(( $(stat -c %s "$churn") / 1048576 ))"
+    done
+fi

@@ -3,11 +3,13 @@
 //!
 //! ```text
 //! jjc-bench [--capture PATH | --size 300M] [--seed N] [--repeat N]
+//! jjc-bench floor CAPTURE        # the external floor alone, as a process (for whole-process timing)
 //! ```
 //! Rows: the read+decode floor, the flow table alone, the seed guide's features written by
 //! hand in Rust, and the same features compiled from `features/examples/*.jjf` and run by the
 //! interpreter and by the JIT, then the standard library (JIT).
 
+mod external_floor;
 mod hand_seed;
 
 use std::path::{Path, PathBuf};
@@ -184,6 +186,21 @@ fn pipeline(path: &Path, p: &Pipeline) -> u64 {
 }
 
 fn main() {
+    let mut argv = std::env::args().skip(1);
+    if argv.next().as_deref() == Some("floor") {
+        let Some(path) = argv.next() else {
+            eprintln!("jjc-bench floor: name a capture");
+            std::process::exit(2);
+        };
+        match external_floor::read_and_decode(Path::new(&path)) {
+            Ok((packets, sum)) => println!("packets: {packets} (checksum {sum})"),
+            Err(e) => {
+                eprintln!("jjc-bench floor: {path}: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
@@ -220,9 +237,21 @@ fn main() {
         seed_compile * 1e3,
         core_compile * 1e3
     );
+    println!(
+        "kernel state per flow: seed features {} bytes, standard library {} bytes (plus growable buffers)",
+        seed_jit.features().kernel().state_slots() * 8,
+        core_jit.features().kernel().state_slots() * 8
+    );
     type Job<'a> = (&'a str, Box<dyn Fn() -> u64 + 'a>);
     let jobs: Vec<Job> = vec![
-        ("read+decode (floor)", Box::new(|| floor(&path))),
+        (
+            "external floor (mmap + etherparse)",
+            Box::new(|| external_floor::read_and_decode(&path).map_or(0, |(n, _)| n)),
+        ),
+        (
+            "jjc read+decode (jjc info's loop)",
+            Box::new(|| floor(&path)),
+        ),
         (
             "flow table, no features",
             Box::new(|| flows(&path, NoFeatures, |_, _, _, _| {})),
@@ -259,7 +288,7 @@ fn main() {
         }
         results.push((*name, best, out));
     }
-    let hand_time = results[2].1;
+    let hand_time = results[3].1;
     let floor_time = results[0].1;
     println!(
         "{:<36} {:>9} {:>10} {:>9} {:>9} {:>11}",
