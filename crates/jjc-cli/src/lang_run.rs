@@ -158,7 +158,8 @@ pub fn dump(a: DumpArgs) -> u8 {
             }
         },
     };
-    print!("{text}");
+    // A reader that stopped reading (`jjc dump … | head`) is not an error.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
     0
 }
 
@@ -181,9 +182,10 @@ fn dump_ast(files: &[PathBuf]) -> u8 {
         };
         let id = map.add(path.display().to_string(), text.clone());
         let parsed = jjc_syntax::parse(id, &text);
-        println!("# {}", path.display());
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "# {}", path.display());
         if let Some(file) = &parsed.file {
-            println!("{file:#?}");
+            let _ = writeln!(stdout, "{file:#?}");
         }
         if parsed.diagnostics.has_errors() {
             for d in parsed.diagnostics.iter() {

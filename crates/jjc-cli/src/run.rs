@@ -1,5 +1,6 @@
 //! `jjc run` and `jjc info`.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -203,7 +204,10 @@ pub fn info(a: InfoArgs) -> u8 {
     let mut status = 0;
     for input in &inputs {
         match capture_info(input) {
-            Ok(i) => println!("{i}"),
+            Ok(i) => {
+                // A reader that stopped reading (`jjc info … | head`) is not an error.
+                let _ = writeln!(std::io::stdout().lock(), "{i}");
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 status = EXIT_FAILURE;

@@ -170,33 +170,46 @@ impl Pipeline {
         progress: &mut Option<&mut dyn Progress>,
     ) -> Result<(), PipelineError> {
         let kernel = self.features.kernel();
+        match (self.config.backend, self.features.native()) {
+            (Backend::Jit, Some(native)) => {
+                self.run_capture_on(|| native, readers, label, out, summary, progress)
+            }
+            _ => self.run_capture_on(
+                || Interpreter::new(kernel),
+                readers,
+                label,
+                out,
+                summary,
+                progress,
+            ),
+        }
+    }
+
+    /// Runs the readers as one capture on the backend `make_exec` makes: on several threads when
+    /// asked and every input is memory-mapped, else on this one.
+    fn run_capture_on<E: Exec + Send>(
+        &self,
+        make_exec: impl Fn() -> E + Sync,
+        readers: &mut [CaptureReader],
+        label: Option<&str>,
+        out: &mut RowWriter<'_>,
+        summary: &mut RunSummary,
+        progress: &mut Option<&mut dyn Progress>,
+    ) -> Result<(), PipelineError> {
         let threads = self.config.thread_count();
         let maps: Option<Vec<_>> = readers.iter().map(CaptureReader::mapped_bytes).collect();
-        match (self.config.backend, self.features.native(), maps) {
-            (Backend::Jit, Some(native), Some(maps)) if threads > 1 => {
-                let par = Parallel {
+        match maps {
+            Some(maps) if threads > 1 => {
+                let parallel = Parallel {
                     features: &self.features,
                     flow: &self.config.flow,
                     threads,
-                    make_exec: || native,
+                    make_exec,
                 };
-                par.run_capture(readers, &maps, label, out, summary, progress)
-            }
-            (Backend::Interp, _, Some(maps)) if threads > 1 => {
-                let par = Parallel {
-                    features: &self.features,
-                    flow: &self.config.flow,
-                    threads,
-                    make_exec: || Interpreter::new(kernel),
-                };
-                par.run_capture(readers, &maps, label, out, summary, progress)
-            }
-            (Backend::Jit, Some(native), _) => {
-                let handler = KernelHandler::new(&self.features, native);
-                self.run_capture_with(handler, readers, label, out, summary, progress)
+                parallel.run_capture(readers, &maps, label, out, summary, progress)
             }
             _ => {
-                let handler = KernelHandler::new(&self.features, Interpreter::new(kernel));
+                let handler = KernelHandler::new(&self.features, make_exec());
                 self.run_capture_with(handler, readers, label, out, summary, progress)
             }
         }

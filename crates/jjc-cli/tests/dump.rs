@@ -1,0 +1,39 @@
+//! `jjc dump`: each compiler stage of the seed guide's basic extractor, snapshot-tested.
+
+use std::path::Path;
+use std::process::Command;
+
+fn dump(stage: &str) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let o = Command::new(env!("CARGO_BIN_EXE_jjc"))
+        .current_dir(&root)
+        .env("JJ_FEATURES_PATH", "")
+        .env("XDG_CONFIG_HOME", root.join("target/no-such-config"))
+        .args([
+            "dump",
+            stage,
+            "-f",
+            "features/examples/my_features.jjf",
+            "-g",
+            "my_features",
+        ])
+        .output()
+        .expect("jjc runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).expect("utf-8")
+}
+
+#[test]
+fn dump_ast() {
+    insta::assert_snapshot!(dump("--ast"));
+}
+
+#[test]
+fn dump_ir() {
+    insta::assert_snapshot!(dump("--ir"));
+}
+
+#[test]
+fn dump_clif() {
+    insta::assert_snapshot!(dump("--clif"));
+}
