@@ -2,6 +2,7 @@
 
 use crate::damage::Damage;
 use crate::interface::Interface;
+use crate::limits::MAX_CAPTURED_LEN;
 use crate::stats::ReadStats;
 
 /// What the reader knows about the capture so far, whatever its format.
@@ -53,5 +54,15 @@ impl Step {
     /// Damage at `offset` for `reason`.
     pub(crate) fn damaged(offset: u64, reason: String) -> Step {
         Step::Damaged(Damage::new(offset, reason))
+    }
+
+    /// Damage at `offset` when a record claims more than [`MAX_CAPTURED_LEN`] captured bytes.
+    pub(crate) fn caplen_over_limit(offset: u64, caplen: u32) -> Option<Step> {
+        (caplen > MAX_CAPTURED_LEN).then(|| {
+            Step::damaged(
+                offset,
+                format!("captured length {caplen} exceeds {MAX_CAPTURED_LEN} bytes"),
+            )
+        })
     }
 }

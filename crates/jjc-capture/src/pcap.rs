@@ -5,7 +5,6 @@ use std::io;
 use crate::byte_order::ByteOrder;
 use crate::format::CaptureFormat;
 use crate::interface::{Interface, MICROS_PER_SECOND, NANOS_PER_SECOND};
-use crate::limits::MAX_CAPTURED_LEN;
 use crate::parser::{PacketAt, Progress, Step};
 use crate::source::Source;
 use crate::stats::ReadStats;
@@ -90,11 +89,8 @@ impl PcapLayout {
                 ),
             ));
         };
-        if caplen > MAX_CAPTURED_LEN {
-            return Ok(Step::damaged(
-                offset,
-                format!("captured length {caplen} exceeds {MAX_CAPTURED_LEN} bytes"),
-            ));
+        if let Some(damage) = Step::caplen_over_limit(offset, caplen) {
+            return Ok(damage);
         }
         if self.snaplen >= SNAPLEN_TRUSTED_FROM && caplen > self.snaplen {
             return Ok(Step::damaged(

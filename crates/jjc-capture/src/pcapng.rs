@@ -10,7 +10,7 @@ use crate::byte_order::ByteOrder;
 use crate::damage::Damage;
 use crate::format::PCAPNG_MAGIC;
 use crate::interface::{Interface, MICROS_PER_SECOND, units_per_second};
-use crate::limits::{MAX_BUFFERED_BLOCK, MAX_CAPTURED_LEN};
+use crate::limits::MAX_BUFFERED_BLOCK;
 use crate::parser::{PacketAt, Progress, Step};
 use crate::source::Source;
 
@@ -272,11 +272,8 @@ impl Sections {
                 block.total_len as usize,
             ));
         };
-        if caplen > MAX_CAPTURED_LEN {
-            return Ok(Step::damaged(
-                block.offset,
-                format!("captured length {caplen} exceeds {MAX_CAPTURED_LEN} bytes"),
-            ));
+        if let Some(damage) = Step::caplen_over_limit(block.offset, caplen) {
+            return Ok(damage);
         }
         if let Some(damage) = block.load(source)? {
             return Ok(Step::Damaged(damage));
@@ -335,11 +332,8 @@ impl Sections {
         if snaplen != 0 {
             caplen = caplen.min(snaplen);
         }
-        if caplen > MAX_CAPTURED_LEN {
-            return Ok(Step::damaged(
-                block.offset,
-                format!("captured length {caplen} exceeds {MAX_CAPTURED_LEN} bytes"),
-            ));
+        if let Some(damage) = Step::caplen_over_limit(block.offset, caplen) {
+            return Ok(damage);
         }
         if let Some(damage) = block.load(source)? {
             return Ok(Step::Damaged(damage));

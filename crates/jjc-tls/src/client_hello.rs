@@ -87,29 +87,23 @@ impl ClientHello {
                 self.sni = extension::server_name(body, t);
             }
             extension::SUPPORTED_GROUPS => {
-                let mut r = Reader::new(body);
-                if let Some(list) = r.vec16() {
+                if let Some(list) = extension::list16(body, t) {
                     self.supported_groups = extension::u16_list(list, t);
                 }
-                *t |= r.truncated();
             }
             extension::EC_POINT_FORMATS => {
-                let mut r = Reader::new(body);
-                if let Some(list) = r.vec8() {
+                if let Some(list) = extension::list8(body, t) {
                     self.ec_point_formats = list.to_vec();
                 }
-                *t |= r.truncated();
             }
             extension::ALPN => self.alpn = extension::alpn(body, t),
             extension::SESSION_TICKET => self.has_session_ticket = true,
             extension::PRE_SHARED_KEY => self.has_psk = true,
             extension::EARLY_DATA => self.has_early_data = true,
             extension::SUPPORTED_VERSIONS => {
-                let mut r = Reader::new(body);
-                if let Some(list) = r.vec8() {
+                if let Some(list) = extension::list8(body, t) {
                     self.supported_versions = extension::u16_list(list, t);
                 }
-                *t |= r.truncated();
             }
             extension::KEY_SHARE => self.key_share_groups = extension::client_key_shares(body, t),
             _ => {}

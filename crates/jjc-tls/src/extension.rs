@@ -64,6 +64,23 @@ pub(crate) fn u16_list(bytes: &[u8], truncated: &mut bool) -> Vec<u16> {
         .collect()
 }
 
+/// The list an extension body holds behind its two-byte length, cut to the bytes present;
+/// `None` when the length itself is missing. Either shortfall sets `truncated`.
+pub(crate) fn list16<'a>(body: &'a [u8], truncated: &mut bool) -> Option<&'a [u8]> {
+    let mut r = Reader::new(body);
+    let list = r.vec16();
+    *truncated |= r.truncated();
+    list
+}
+
+/// The list an extension body holds behind its one-byte length, as [`list16`].
+pub(crate) fn list8<'a>(body: &'a [u8], truncated: &mut bool) -> Option<&'a [u8]> {
+    let mut r = Reader::new(body);
+    let list = r.vec8();
+    *truncated |= r.truncated();
+    list
+}
+
 /// A name from the wire as text (invalid UTF-8 replaced by U+FFFD).
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -88,9 +105,8 @@ pub(crate) fn server_name(body: &[u8], truncated: &mut bool) -> Option<String> {
 
 /// Every complete protocol name of an ALPN extension body, in order.
 pub(crate) fn alpn(body: &[u8], truncated: &mut bool) -> Vec<String> {
-    let mut outer = Reader::new(body);
     let mut protocols = Vec::new();
-    if let Some(list) = outer.vec16() {
+    if let Some(list) = list16(body, truncated) {
         let mut list = Reader::new(list);
         while !list.is_empty() {
             let before = list.truncated();
@@ -101,7 +117,6 @@ pub(crate) fn alpn(body: &[u8], truncated: &mut bool) -> Vec<String> {
         }
         *truncated |= list.truncated();
     }
-    *truncated |= outer.truncated();
     protocols
 }
 
@@ -115,9 +130,8 @@ pub(crate) fn key_share_entry(reader: &mut Reader<'_>) -> Option<(u16, u16)> {
 
 /// The entries of a ClientHello key_share body, as `(group, key length)`.
 pub(crate) fn client_key_shares(body: &[u8], truncated: &mut bool) -> Vec<(u16, u16)> {
-    let mut outer = Reader::new(body);
     let mut shares = Vec::new();
-    if let Some(list) = outer.vec16() {
+    if let Some(list) = list16(body, truncated) {
         let mut list = Reader::new(list);
         while !list.is_empty() {
             let Some(entry) = key_share_entry(&mut list) else {
@@ -127,7 +141,6 @@ pub(crate) fn client_key_shares(body: &[u8], truncated: &mut bool) -> Vec<(u16, 
         }
         *truncated |= list.truncated();
     }
-    *truncated |= outer.truncated();
     shares
 }
 

@@ -1054,13 +1054,11 @@ impl<'a> Checker<'a> {
             _ => {}
         }
         let xs: Vec<Expr> = args.iter().map(|a| self.expr(a)).collect();
-        if xs.iter().any(|x| x.ty.is_error()) {
-            let refs: Vec<&Expr> = xs.iter().collect();
-            self.join(&refs);
-            return error_expr(span);
-        }
         let refs: Vec<&Expr> = xs.iter().collect();
         let ctx = self.join(&refs);
+        if xs.iter().any(|x| x.ty.is_error()) {
+            return error_expr(span);
+        }
         let optional = xs.iter().any(|x| x.ty.optional);
         let ty = match f {
             Func::Len => {

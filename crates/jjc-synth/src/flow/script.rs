@@ -81,6 +81,15 @@ impl Script<'_> {
         g + self.rng.below(g / 2 + 1)
     }
 
+    /// Queues a client `request` at once and the server's `response` one round trip plus
+    /// `min_us`..=2 ms later, both binary messages.
+    fn ask_and_answer(&mut self, request: Message, response: Message, min_us: u64) {
+        let binary = |m| Content::Message(m, Filler::Binary);
+        self.flow.push(0, true, 0, None, binary(request));
+        let answer = self.flow.rtt_us + self.rng.range(min_us, 2_000);
+        self.flow.push(answer, false, 0, None, binary(response));
+    }
+
     // ---- TCP ----
 
     fn tcp_open(&mut self) -> Phase {
@@ -563,21 +572,7 @@ impl Script<'_> {
                 Phase::Done
             }
             App::Ntp => {
-                self.flow.push(
-                    0,
-                    true,
-                    0,
-                    None,
-                    Content::Message(Message::NtpRequest, Filler::Binary),
-                );
-                let answer = rtt + self.rng.range(20, 2_000);
-                self.flow.push(
-                    answer,
-                    false,
-                    0,
-                    None,
-                    Content::Message(Message::NtpResponse, Filler::Binary),
-                );
+                self.ask_and_answer(Message::NtpRequest, Message::NtpResponse, 20);
                 Phase::Done
             }
             App::Quic => {
@@ -613,31 +608,13 @@ impl Script<'_> {
                 }
             }
             App::Game => {
-                let info = Content::Message(Message::A2sInfoRequest, Filler::Binary);
-                self.flow.push(0, true, 0, None, info);
-                let answer = rtt + self.rng.range(100, 2_000);
-                let reply = Content::Message(Message::A2sInfoResponse, Filler::Binary);
-                self.flow.push(answer, false, 0, None, reply);
+                self.ask_and_answer(Message::A2sInfoRequest, Message::A2sInfoResponse, 100);
                 Phase::Exchange {
                     left: self.rng.range(10, 100) as u32,
                 }
             }
             App::Stun => {
-                self.flow.push(
-                    0,
-                    true,
-                    0,
-                    None,
-                    Content::Message(Message::StunRequest, Filler::Binary),
-                );
-                let answer = rtt + self.rng.range(100, 2_000);
-                self.flow.push(
-                    answer,
-                    false,
-                    0,
-                    None,
-                    Content::Message(Message::StunResponse, Filler::Binary),
-                );
+                self.ask_and_answer(Message::StunRequest, Message::StunResponse, 100);
                 let talk = if self.rng.chance(0.4) {
                     self.rng.range(10, 60)
                 } else {
