@@ -62,10 +62,14 @@ fn parse_here(file: FileId, text: &str) -> Parsed {
             diagnostics,
         };
     }
-    pest::set_error_detail(true);
+    // Tracking the detail pest's error messages need slows every parse down, and a text that
+    // parses does not need it: it is switched on (for the rest of the process, a global flag
+    // that concurrent parses must not see switched off) only to explain a failure.
     let pairs = match JjfParser::parse(Rule::file, text) {
         Ok(pairs) => pairs,
-        Err(e) => {
+        Err(first) => {
+            pest::set_error_detail(true);
+            let e = JjfParser::parse(Rule::file, text).err().unwrap_or(first);
             diagnostics.push(error::from_pest(file, text, &e, bracket_problem.as_ref()));
             return Parsed {
                 file: None,
