@@ -70,17 +70,9 @@ pub struct DumpArgs {
     /// Print the Cranelift IR.
     #[arg(long)]
     pub clif: bool,
-    /// Feature groups to compile (comma-separated or repeated) [default: JJ-CORE and the -f files' groups].
-    #[arg(
-        short = 'g',
-        long = "features",
-        value_name = "GROUPS",
-        value_delimiter = ','
-    )]
-    pub groups: Vec<String>,
-    /// Add a profile's groups.
-    #[arg(long, value_name = "PROFILE")]
-    pub profile: Option<String>,
+    /// Which feature groups.
+    #[command(flatten)]
+    pub selection: GroupSelection,
     /// Where groups come from.
     #[command(flatten)]
     pub sources: FeatureSources,
@@ -111,6 +103,22 @@ pub struct FeatureSources {
     pub features_dir: Vec<PathBuf>,
 }
 
+/// Which feature groups run: `-g` and `--profile`.
+#[derive(Debug, Args)]
+pub struct GroupSelection {
+    /// Feature groups (comma-separated or repeated) [default: JJ-CORE and the -f files' groups].
+    #[arg(
+        short = 'g',
+        long = "features",
+        value_name = "GROUPS",
+        value_delimiter = ','
+    )]
+    pub groups: Vec<String>,
+    /// Add a profile's groups (JJ-CORE).
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+}
+
 /// How `jjc check` prints diagnostics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum MessageFormat {
@@ -137,17 +145,9 @@ pub struct CheckArgs {
 /// `jjc schema`.
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
-    /// Feature groups to select (comma-separated or repeated) [default: JJ-CORE and the -f files' groups].
-    #[arg(
-        short = 'g',
-        long = "features",
-        value_name = "GROUPS",
-        value_delimiter = ','
-    )]
-    pub groups: Vec<String>,
-    /// Add a profile's groups (JJ-CORE).
-    #[arg(long, value_name = "PROFILE")]
-    pub profile: Option<String>,
+    /// Which feature groups.
+    #[command(flatten)]
+    pub selection: GroupSelection,
     /// Output format: an aligned table, or the Markdown reference of docs/features.md.
     #[arg(long, value_enum, default_value = "table")]
     pub format: SchemaFormat,
@@ -222,17 +222,9 @@ pub struct RunArgs {
     /// No summary on stderr (warnings and errors still show).
     #[arg(short, long)]
     pub quiet: bool,
-    /// Feature groups to run (comma-separated or repeated) [default: JJ-CORE and the -f files' groups].
-    #[arg(
-        short = 'g',
-        long = "features",
-        value_name = "GROUPS",
-        value_delimiter = ','
-    )]
-    pub groups: Vec<String>,
-    /// Add a profile's groups (JJ-CORE).
-    #[arg(long, value_name = "PROFILE")]
-    pub profile: Option<String>,
+    /// Which feature groups.
+    #[command(flatten)]
+    pub selection: GroupSelection,
     /// Where groups come from besides the standard library.
     #[command(flatten)]
     pub sources: FeatureSources,

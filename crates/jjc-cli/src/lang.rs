@@ -10,7 +10,7 @@ use crate::args::{
 
 impl FeatureSources {
     /// The sources of groups, with the environment's (`JJ_FEATURES_PATH`, XDG) included.
-    fn to_sources(&self) -> Sources {
+    pub(crate) fn to_sources(&self) -> Sources {
         Sources {
             files: self.files.clone(),
             features_dirs: self.features_dir.clone(),
@@ -48,7 +48,14 @@ pub fn schema(a: SchemaArgs) -> u8 {
         SchemaFormat::Markdown => jjc_sema::SchemaFormat::Markdown,
     };
     with_streams(|out, err| {
-        jjc_sema::cmd_schema(&sources, &a.groups, a.profile.as_deref(), format, out, err)
+        jjc_sema::cmd_schema(
+            &sources,
+            &a.selection.groups,
+            a.selection.profile.as_deref(),
+            format,
+            out,
+            err,
+        )
     })
 }
 

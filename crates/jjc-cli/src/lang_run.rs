@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use jjc_kernel::{Interpreter, testing};
-use jjc_sema::{Library, Selection, Sources, select_groups};
+use jjc_sema::{Library, Selection, select_groups};
 
 use crate::args::{DumpArgs, Stage, TestArgs};
 
@@ -24,11 +24,7 @@ fn report(lib: &Library, diags: &jjc_syntax::Diagnostics) -> bool {
 /// `jjc test [PATH…]`: runs the `test` blocks of the given files (default: the standard
 /// library's) under the interpreter and the JIT.
 pub fn test(a: TestArgs) -> u8 {
-    let sources = Sources {
-        files: a.sources.files.clone(),
-        features_dirs: a.sources.features_dir.clone(),
-        use_env: true,
-    };
+    let sources = a.sources.to_sources();
     let (lib, diags) = Library::load_with(&sources, &a.paths);
     if report(&lib, &diags) {
         return EXIT_FAILURE;
@@ -116,11 +112,7 @@ fn is_under(file: Option<&PathBuf>, paths: &[PathBuf]) -> bool {
 
 /// `jjc dump --ast|--ir|--clif`.
 pub fn dump(a: DumpArgs) -> u8 {
-    let sources = Sources {
-        files: a.sources.files.clone(),
-        features_dirs: a.sources.features_dir.clone(),
-        use_env: true,
-    };
+    let sources = a.sources.to_sources();
     if a.stage() == Stage::Ast {
         return dump_ast(&a.sources.files);
     }
@@ -131,8 +123,8 @@ pub fn dump(a: DumpArgs) -> u8 {
     let groups = match select_groups(
         &lib,
         &Selection {
-            groups: a.groups.clone(),
-            profile: a.profile.clone(),
+            groups: a.selection.groups.clone(),
+            profile: a.selection.profile.clone(),
         },
     ) {
         Ok(g) => g,

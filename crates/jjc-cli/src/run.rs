@@ -65,13 +65,13 @@ fn settings(a: &RunArgs) -> Result<Settings, String> {
     files.extend(a.sources.files.iter().cloned());
     let mut features_dirs = file.features_dir.clone().unwrap_or_default();
     features_dirs.extend(a.sources.features_dir.iter().cloned());
-    let groups = if a.groups.is_empty() {
+    let groups = if a.selection.groups.is_empty() {
         file.features
             .as_ref()
             .map(|n| n.to_vec())
             .unwrap_or_default()
     } else {
-        a.groups.clone()
+        a.selection.groups.clone()
     };
     let backend = match a.backend.as_deref().or(file.backend.as_deref()) {
         Some(b) => b.parse::<Backend>()?,
@@ -81,7 +81,7 @@ fn settings(a: &RunArgs) -> Result<Settings, String> {
         files,
         features_dirs,
         groups,
-        profile: a.profile.clone().or(file.profile.clone()),
+        profile: a.selection.profile.clone().or(file.profile.clone()),
         use_env: true,
     };
     let config = RunConfig {
