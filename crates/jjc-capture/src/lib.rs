@@ -35,6 +35,6 @@ pub use format::{CaptureFormat, sniff_format};
 pub use interface::Interface;
 pub use limits::{MAX_BUFFERED_BLOCK, MAX_CAPTURED_LEN};
 pub use list::list_captures;
-pub use reader::{CaptureReader, MappedBytes};
+pub use reader::CaptureReader;
 pub use record::Record;
 pub use stats::ReadStats;

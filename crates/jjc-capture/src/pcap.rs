@@ -112,6 +112,7 @@ impl PcapLayout {
             ));
         }
         progress.pos = data_pos + caplen as u64;
+        source.prefetch(progress.pos);
         Ok(Step::Packet(PacketAt {
             offset,
             data_pos,

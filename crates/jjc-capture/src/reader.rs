@@ -54,34 +54,17 @@ pub struct CaptureReader {
     finished: bool,
 }
 
-/// The bytes of a memory-mapped capture, shared with its reader. Records of the reader point
-/// into them, so a caller holding a `MappedBytes` can keep record bytes past the next call
-/// to [`CaptureReader::next_record`] (to hand packets to other threads, say) by re-slicing
-/// them from here with [`MappedBytes::rebase`].
-#[derive(Clone)]
-pub struct MappedBytes(std::sync::Arc<Mmap>);
-
-impl MappedBytes {
-    /// The same bytes as `data` (which must point into this mapping), borrowed from the
-    /// mapping instead of the reader; `None` if `data` is not inside it.
-    pub fn rebase(&self, data: &[u8]) -> Option<&[u8]> {
-        let base = self.0.as_ptr() as usize;
-        let start = (data.as_ptr() as usize).checked_sub(base)?;
-        self.0.get(start..start.checked_add(data.len())?)
-    }
-}
-
-impl std::fmt::Debug for MappedBytes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "MappedBytes({} bytes)", self.0.len())
-    }
-}
-
 impl CaptureReader {
-    /// The mapped bytes of the capture, if it is a memory-mapped file (not a stream).
-    pub fn mapped_bytes(&self) -> Option<MappedBytes> {
+    /// A second reader of the same memory-mapped capture, from its first record, sharing the
+    /// mapping (so pages one reader faulted in are there for the other); `None` for a stream.
+    /// Several threads can each walk the whole capture this way.
+    pub fn reopen(&self) -> Option<Result<CaptureReader, CaptureError>> {
         match &self.source {
-            Source::Mapped(map) => Some(MappedBytes(map.clone())),
+            Source::Mapped(map) => Some(CaptureReader::start(
+                self.name.clone(),
+                Source::Mapped(map.clone()),
+                self.total_bytes,
+            )),
             Source::Stream(_) => None,
         }
     }
@@ -324,7 +307,7 @@ mod tests {
     }
 
     #[test]
-    fn mapped_bytes_outlive_the_next_record() {
+    fn reopened_readers_walk_the_same_records_from_the_start() {
         let bytes = PcapBuilder::new(false, false, 65535, 1)
             .record(1, 0, b"first", 5)
             .record(2, 0, b"second", 6)
@@ -332,19 +315,17 @@ mod tests {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         file.write_all(&bytes).unwrap();
         let mut reader = CaptureReader::open(file.path()).unwrap();
-        let map = reader.mapped_bytes().expect("a file is mapped");
-        let first = {
-            let rec = reader.next_record().unwrap().unwrap();
-            map.rebase(rec.data).unwrap()
-        };
-        let second = map
-            .rebase(reader.next_record().unwrap().unwrap().data)
-            .unwrap();
-        assert_eq!((first, second), (&b"first"[..], &b"second"[..]));
-        assert!(map.rebase(b"elsewhere").is_none());
+        assert_eq!(reader.next_record().unwrap().unwrap().data, b"first");
+        let mut again = reader.reopen().expect("a file is mapped").unwrap();
+        assert_eq!(again.name(), reader.name());
+        let data = |r: &mut CaptureReader| r.next_record().unwrap().map(|rec| rec.data.to_vec());
+        assert_eq!(data(&mut again).as_deref(), Some(&b"first"[..]));
+        assert_eq!(data(&mut reader).as_deref(), Some(&b"second"[..]));
+        assert_eq!(data(&mut again).as_deref(), Some(&b"second"[..]));
+        assert_eq!((data(&mut reader), data(&mut again)), (None, None));
         let streamed =
             CaptureReader::from_stream("-", Box::new(OneByteAtATime::new(bytes))).unwrap();
-        assert!(streamed.mapped_bytes().is_none());
+        assert!(streamed.reopen().is_none());
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod inputs;
 mod native;
 mod parallel;
 mod pipeline;
+mod scan;
 mod summary;
 mod table;
 

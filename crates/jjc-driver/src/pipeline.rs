@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use jjc_abi::{Column, ColumnType, Value};
 use jjc_capture::CaptureReader;
-use jjc_decode::{DecodeConfig, Decoder};
 use jjc_flow::{EndedFlow, FlowTable};
 use jjc_kernel::{Exec, Interpreter};
+use jjc_output::RowEncoder;
 
 use crate::columns::{CAPTURE_COLUMN, identity_columns, push_identity};
 use crate::config::{RunConfig, SortOrder};
@@ -15,6 +15,7 @@ use crate::error::PipelineError;
 use crate::features::{Backend, CompiledFeatures, FlowState, KernelHandler};
 use crate::inputs::Input;
 use crate::parallel::Parallel;
+use crate::scan::{Batches, FlowTableOf, Report, Share, scan};
 use crate::summary::RunSummary;
 use crate::table::Table;
 
@@ -29,11 +30,32 @@ pub(crate) const PROGRESS_RECORDS: u64 = 65_536;
 pub trait RowSink: Send {
     /// Takes one row (one value per column, in column order).
     fn write_row(&mut self, row: &[Value]) -> Result<(), PipelineError>;
+
+    /// A formatter of this sink's rows that other threads can run, if the sink takes rows as
+    /// text ([`RowSink::write_encoded`]); the default is `None`: rows come as values.
+    fn encoder(&self) -> Option<RowEncoder> {
+        None
+    }
+
+    /// Takes `rows` rows formatted by this sink's [`RowSink::encoder`]. Only called on sinks
+    /// that have one; the default is an error.
+    fn write_encoded(&mut self, bytes: &[u8], rows: u64) -> Result<(), PipelineError> {
+        let _ = (bytes, rows);
+        Err(PipelineError::Output(jjc_output::OutputError::EncodedRows))
+    }
 }
 
 impl RowSink for jjc_output::TableWriter {
     fn write_row(&mut self, row: &[Value]) -> Result<(), PipelineError> {
         jjc_output::TableWriter::write_row(self, row).map_err(PipelineError::from)
+    }
+
+    fn encoder(&self) -> Option<RowEncoder> {
+        jjc_output::TableWriter::encoder(self)
+    }
+
+    fn write_encoded(&mut self, bytes: &[u8], rows: u64) -> Result<(), PipelineError> {
+        jjc_output::TableWriter::write_encoded(self, bytes, rows).map_err(PipelineError::from)
     }
 }
 
@@ -186,7 +208,7 @@ impl Pipeline {
     }
 
     /// Runs the readers as one capture on the backend `make_exec` makes: on several threads when
-    /// asked and every input is memory-mapped, else on this one.
+    /// asked and every input is memory-mapped (each thread reads it whole), else on this one.
     fn run_capture_on<E: Exec + Send>(
         &self,
         make_exec: impl Fn() -> E + Sync,
@@ -196,85 +218,68 @@ impl Pipeline {
         summary: &mut RunSummary,
         progress: &mut Option<&mut dyn Progress>,
     ) -> Result<(), PipelineError> {
-        let threads = self.config.thread_count();
-        let maps: Option<Vec<_>> = readers.iter().map(CaptureReader::mapped_bytes).collect();
-        match maps {
-            Some(maps) if threads > 1 => {
-                let parallel = Parallel {
-                    features: &self.features,
-                    flow: &self.config.flow,
-                    threads,
-                    make_exec,
-                };
-                parallel.run_capture(readers, &maps, label, out, summary, progress)
-            }
-            _ => {
-                let handler = KernelHandler::new(&self.features, make_exec());
-                self.run_capture_with(handler, readers, label, out, summary, progress)
+        let report = Report { summary, progress };
+        let partitions = FlowTable::new(self.config.flow.clone(), jjc_flow::NoFeatures)?.partitions();
+        let threads = self.config.thread_count().clamp(1, partitions);
+        if threads > 1
+            && let Some(others) = reopen(readers, threads - 1)?
+        {
+            let parallel = Parallel {
+                features: &self.features,
+                flow: &self.config.flow,
+                make_exec,
+            };
+            return parallel.run_capture(readers, others, label, out, report);
+        }
+        let handler = KernelHandler::new(&self.features, make_exec());
+        let mut table = FlowTable::new(self.config.flow.clone(), handler)?;
+        let mut direct = Direct {
+            out,
+            label,
+            ended: Vec::new(),
+        };
+        scan(&mut table, readers, Share::ALL, Some(report), &mut direct)
+    }
+}
+
+/// `copies` more sets of readers over the same captures, from their start; `None` when one of
+/// them is a stream, which only one thread can read.
+fn reopen(
+    readers: &[CaptureReader],
+    copies: usize,
+) -> Result<Option<Vec<Vec<CaptureReader>>>, PipelineError> {
+    let mut sets = Vec::with_capacity(copies);
+    for _ in 0..copies {
+        let mut set = Vec::with_capacity(readers.len());
+        for reader in readers {
+            match reader.reopen() {
+                Some(again) => set.push(again?),
+                None => return Ok(None),
             }
         }
+        sets.push(set);
+    }
+    Ok(Some(sets))
+}
+
+/// One thread's hand-over: ended flows become rows written at once, in the order the table
+/// hands them (ending-event time, partition, key).
+struct Direct<'o, 's, 'l> {
+    out: &'o mut RowWriter<'s>,
+    label: Option<&'l str>,
+    ended: Vec<EndedFlow<FlowState>>,
+}
+
+impl<E: Exec> Batches<E> for Direct<'_, '_, '_> {
+    fn hand(&mut self, table: &mut FlowTableOf<'_, E>, _: u64, _: usize) -> Result<bool, PipelineError> {
+        table.drain_ended(&mut self.ended);
+        self.out
+            .write_flows(&mut self.ended, self.label, table.handler_mut())?;
+        Ok(true)
     }
 
-    fn run_capture_with<E: Exec>(
-        &self,
-        handler: KernelHandler<'_, E>,
-        readers: &mut [CaptureReader],
-        label: Option<&str>,
-        out: &mut RowWriter<'_>,
-        summary: &mut RunSummary,
-        progress: &mut Option<&mut dyn Progress>,
-    ) -> Result<(), PipelineError> {
-        let mut table = FlowTable::new(self.config.flow.clone(), handler)?;
-        let mut decoder = Decoder::new(DecodeConfig::default());
-        let mut ended = Vec::new();
-        let mut next_checkpoint = CHECKPOINT_PACKETS;
-        for reader in readers.iter_mut() {
-            if let Some(p) = progress.as_deref_mut() {
-                p.start_capture(reader.name(), reader.total_bytes());
-            }
-            let mut records = 0u64;
-            while let Some(rec) = reader.next_record()? {
-                records += 1;
-                decoder.decode(
-                    rec.link_type,
-                    rec.ts,
-                    rec.data,
-                    rec.orig_len,
-                    &mut |mut pkt| table.process(&mut pkt),
-                );
-                if table.packets() >= next_checkpoint {
-                    next_checkpoint = table.packets() + CHECKPOINT_PACKETS;
-                    table.sweep();
-                    table.drain_ended(&mut ended);
-                    out.write_flows(&mut ended, label, table.handler_mut())?;
-                }
-                if records.is_multiple_of(PROGRESS_RECORDS)
-                    && let Some(p) = progress.as_deref_mut()
-                {
-                    p.advance(reader.bytes_read());
-                }
-            }
-            if let Some(p) = progress.as_deref_mut() {
-                p.advance(reader.bytes_read());
-            }
-            account_reader(reader, records, summary);
-        }
-        decoder.finish(&mut |mut pkt| table.process(&mut pkt));
-        // End of input: first the flows the final clock has timed out, then the rest, one
-        // partition at a time, so they never all wait at once.
-        table.sweep();
-        table.drain_ended(&mut ended);
-        out.write_flows(&mut ended, label, table.handler_mut())?;
-        for p in 0..table.partitions() {
-            table.end_partition(p);
-            table.drain_ended(&mut ended);
-            out.write_flows(&mut ended, label, table.handler_mut())?;
-        }
-        summary.packets += table.packets();
-        for (reason, n) in decoder.stats().iter_skipped() {
-            summary.add_skipped(reason, n);
-        }
-        Ok(())
+    fn wait_for_output(&mut self, _: u64) -> bool {
+        true
     }
 }
 
@@ -337,8 +342,14 @@ pub(crate) struct RowWriter<'s> {
     sort: SortOrder,
     sink: &'s mut dyn RowSink,
     row: Vec<Value>,
-    held: Vec<(f64, Vec<Value>)>,
+    held: Vec<(f64, Held)>,
     flows: u64,
+}
+
+/// A row held for `--sort start`: as values, or as text an encoder formatted.
+enum Held {
+    Values(Vec<Value>),
+    Encoded(Vec<u8>),
 }
 
 impl<'s> RowWriter<'s> {
@@ -373,7 +384,28 @@ impl<'s> RowWriter<'s> {
         match self.sort {
             SortOrder::FlowEnd => self.sink.write_row(row),
             SortOrder::Start => {
-                self.held.push((start_time, row.to_vec()));
+                self.held.push((start_time, Held::Values(row.to_vec())));
+                Ok(())
+            }
+        }
+    }
+
+    /// The sink's row formatter for other threads, if it takes rows as text.
+    pub(crate) fn encoder(&self) -> Option<RowEncoder> {
+        self.sink.encoder()
+    }
+
+    /// Writes one flow's row as text from [`RowWriter::encoder`] (or holds it).
+    pub(crate) fn push_encoded(
+        &mut self,
+        start_time: f64,
+        text: &[u8],
+    ) -> Result<(), PipelineError> {
+        self.flows += 1;
+        match self.sort {
+            SortOrder::FlowEnd => self.sink.write_encoded(text, 1),
+            SortOrder::Start => {
+                self.held.push((start_time, Held::Encoded(text.to_vec())));
                 Ok(())
             }
         }
@@ -383,7 +415,10 @@ impl<'s> RowWriter<'s> {
     fn finish(mut self) -> Result<u64, PipelineError> {
         self.held.sort_by(|a, b| a.0.total_cmp(&b.0));
         for (_, row) in &self.held {
-            self.sink.write_row(row)?;
+            match row {
+                Held::Values(values) => self.sink.write_row(values)?,
+                Held::Encoded(text) => self.sink.write_encoded(text, 1)?,
+            }
         }
         Ok(self.flows)
     }

@@ -50,6 +50,10 @@ pub enum OutputError {
         /// The type of the value given.
         found: ColumnType,
     },
+    /// Rows formatted as text were given to a Parquet table (a bug in the caller: Parquet
+    /// has no [`crate::RowEncoder`]).
+    #[error("rows formatted as text cannot go into a Parquet table")]
+    EncodedRows,
     /// Parquet output was asked of a build without the `parquet` cargo feature.
     #[error("this build has no Parquet support (cargo feature `parquet`)")]
     ParquetUnavailable,

@@ -12,17 +12,18 @@
 
 #![warn(missing_docs)]
 
-mod csv;
 mod destination;
+mod encode;
 mod error;
 mod format;
-mod jsonl;
 #[cfg(feature = "parquet")]
 mod parquet;
 mod text;
+mod text_writer;
 mod writer;
 
 pub use destination::Destination;
+pub use encode::RowEncoder;
 pub use error::OutputError;
 pub use format::{Format, UnknownFormat};
 pub use writer::TableWriter;

@@ -2,6 +2,10 @@
 
 use std::io::{self, Write};
 
+/// Integral floats below this magnitude are written through the integer formatter: ryu
+/// writes them as the integer and `.0` too (it switches to exponents from 1e16 on).
+const INTEGRAL_FAST_PATH: f64 = 1e15;
+
 /// The text of a float: shortest round-trip (`0.1`, `1.0`, `1e-7`, `1e16`), `nan`, `inf`
 /// or `-inf`. Python's `float()` and pandas read every one of these back exactly.
 #[inline]
@@ -13,6 +17,23 @@ pub(crate) fn float_text(value: f64, buf: &mut ryu::Buffer) -> &str {
     } else {
         buf.format_finite(value)
     }
+}
+
+/// Writes [`float_text`] of `value`; integral values (counts, lengths and ports kept as
+/// floats are common in feature tables) take a faster path with the same text.
+#[inline]
+pub(crate) fn write_float(
+    out: &mut impl Write,
+    value: f64,
+    floats: &mut ryu::Buffer,
+    ints: &mut itoa::Buffer,
+) -> io::Result<()> {
+    if value.trunc() == value && value.abs() < INTEGRAL_FAST_PATH && value != 0.0 {
+        // Exact: the value is an integer of at most 50 bits.
+        out.write_all(ints.format(value as i64).as_bytes())?;
+        return out.write_all(b".0");
+    }
+    out.write_all(float_text(value, floats).as_bytes())
 }
 
 /// Writes `s` as a CSV field: as is, or quoted with inner quotes doubled when it contains
@@ -117,6 +138,28 @@ mod tests {
             // Every text reads back to the same float (as Python's float() would).
             let back: f64 = got.parse().unwrap();
             assert!(back == v || (v.is_nan() && back.is_nan()), "{got}");
+        }
+    }
+
+    #[test]
+    fn integral_floats_take_the_fast_path_with_ryus_text() {
+        let (mut floats, mut ints, mut check) = (
+            ryu::Buffer::new(),
+            itoa::Buffer::new(),
+            ryu::Buffer::new(),
+        );
+        let mut values = vec![0.0, -0.0, 1.0, -1.0, 60.0, 1500.0, 65535.0, 1e14, 1e15, 1e16];
+        values.extend([999_999_999_999_999.0, -999_999_999_999_999.0, 2f64.powi(49)]);
+        values.extend((0..2000i64).map(|i| (i * i * 7919) as f64));
+        values.extend([0.5, -2.5, 1e15 + 0.5, f64::NAN, f64::INFINITY, 1e300, 5e-324]);
+        for v in values {
+            let mut out = Vec::new();
+            write_float(&mut out, v, &mut floats, &mut ints).unwrap();
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                float_text(v, &mut check),
+                "{v:?}"
+            );
         }
     }
 

@@ -2,20 +2,20 @@
 
 use std::fmt;
 use std::io;
+use std::sync::Arc;
 
 use jjc_abi::{Column, Value};
 
-use crate::csv::CsvWriter;
 use crate::destination::{Destination, Sink};
-use crate::jsonl::JsonLinesWriter;
+use crate::encode::{RowEncoder, check_row};
+use crate::text_writer::TextWriter;
 #[cfg(feature = "parquet")]
 use crate::parquet::ParquetWriter;
 use crate::{Format, OutputError};
 
 /// The format-specific half of a [`TableWriter`].
 enum Backend {
-    Csv(CsvWriter),
-    JsonLines(JsonLinesWriter),
+    Text(TextWriter),
     #[cfg(feature = "parquet")]
     Parquet(Box<ParquetWriter>),
 }
@@ -27,7 +27,7 @@ enum Backend {
 /// destination as it was. Parquet goes to standard output as well: the Parquet writer
 /// only appends, so it needs no seeking.
 pub struct TableWriter {
-    columns: Vec<Column>,
+    columns: Arc<[Column]>,
     backend: Backend,
     rows: u64,
     target: String,
@@ -58,17 +58,15 @@ impl TableWriter {
             source,
         };
         let backend = match format {
-            Format::Csv => Backend::Csv(CsvWriter::new(sink, &columns).map_err(io_err)?),
-            Format::JsonLines => {
-                Backend::JsonLines(JsonLinesWriter::new(sink, &columns).map_err(io_err)?)
-            }
+            Format::Csv => Backend::Text(TextWriter::csv(sink, &columns).map_err(io_err)?),
+            Format::JsonLines => Backend::Text(TextWriter::json_lines(sink, &columns)),
             #[cfg(feature = "parquet")]
             Format::Parquet => Backend::Parquet(Box::new(ParquetWriter::new(sink, &columns)?)),
             #[cfg(not(feature = "parquet"))]
             Format::Parquet => return Err(OutputError::ParquetUnavailable),
         };
         Ok(TableWriter {
-            columns,
+            columns: columns.into(),
             backend,
             rows: 0,
             target,
@@ -83,15 +81,37 @@ impl TableWriter {
     /// Writes one row: one value per column, each of its column's type. A row that does
     /// not fit the columns is an error (and nothing of it is written).
     pub fn write_row(&mut self, row: &[Value]) -> Result<(), OutputError> {
-        self.check(row)?;
+        check_row(&self.columns, row)?;
         let result = match &mut self.backend {
-            Backend::Csv(w) => w.write_row(row),
-            Backend::JsonLines(w) => w.write_row(row),
+            Backend::Text(w) => w.write_row(row),
             #[cfg(feature = "parquet")]
             Backend::Parquet(w) => return w.write_row(row).map(|()| self.rows += 1),
         };
         result.map_err(|e| self.io_error(e))?;
         self.rows += 1;
+        Ok(())
+    }
+
+    /// A formatter of this table's rows for other threads, when its format is text (CSV,
+    /// JSON Lines); `None` for Parquet, which takes rows as values only.
+    pub fn encoder(&self) -> Option<RowEncoder> {
+        match &self.backend {
+            Backend::Text(w) => Some(RowEncoder::new(self.columns.clone(), w.layout().clone())),
+            #[cfg(feature = "parquet")]
+            Backend::Parquet(_) => None,
+        }
+    }
+
+    /// Writes `rows` rows that an [`encoder`](Self::encoder) of this writer formatted into
+    /// `bytes`, as they are.
+    pub fn write_encoded(&mut self, bytes: &[u8], rows: u64) -> Result<(), OutputError> {
+        let result = match &mut self.backend {
+            Backend::Text(w) => w.write_encoded(bytes),
+            #[cfg(feature = "parquet")]
+            Backend::Parquet(_) => return Err(OutputError::EncodedRows),
+        };
+        result.map_err(|e| self.io_error(e))?;
+        self.rows += rows;
         Ok(())
     }
 
@@ -103,8 +123,7 @@ impl TableWriter {
     /// Completes the table: flushes it and, for a file, renames it into place.
     pub fn finish(self) -> Result<(), OutputError> {
         let sink = match self.backend {
-            Backend::Csv(w) => w.finish(),
-            Backend::JsonLines(w) => w.finish(),
+            Backend::Text(w) => w.finish(),
             #[cfg(feature = "parquet")]
             Backend::Parquet(w) => return w.finish()?.commit(),
         };
@@ -113,25 +132,6 @@ impl TableWriter {
             .commit()
     }
 
-    fn check(&self, row: &[Value]) -> Result<(), OutputError> {
-        if row.len() != self.columns.len() {
-            return Err(OutputError::RowLength {
-                expected: self.columns.len(),
-                found: row.len(),
-            });
-        }
-        for (column, value) in self.columns.iter().zip(row) {
-            let found = value.column_type();
-            if found != column.ty {
-                return Err(OutputError::TypeMismatch {
-                    column: column.name.clone(),
-                    expected: column.ty,
-                    found,
-                });
-            }
-        }
-        Ok(())
-    }
 
     fn io_error(&self, source: io::Error) -> OutputError {
         OutputError::Write {
@@ -258,6 +258,73 @@ mod tests {
             let Value::Str(note) = &row[4] else { panic!() };
             assert_eq!(v["note"].as_str(), Some(note.as_str()));
             assert!(v["duration"].is_f64() || v["duration"].is_null());
+        }
+    }
+
+    #[test]
+    fn encoded_rows_are_the_bytes_write_row_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        for format in [Format::Csv, Format::JsonLines] {
+            let direct = dir.path().join(format!("direct.{format}"));
+            write_table(&direct, format, &rows());
+            let encoded = dir.path().join(format!("encoded.{format}"));
+            let mut w =
+                TableWriter::create(Destination::File(encoded.clone()), format, columns()).unwrap();
+            let mut encoder = w.encoder().expect("text formats have an encoder");
+            // Formatted on another thread, as the parallel pipeline does.
+            let bytes = std::thread::scope(|s| {
+                s.spawn(move || {
+                    let mut bytes = Vec::new();
+                    for row in rows() {
+                        encoder.encode(&row, &mut bytes).unwrap();
+                    }
+                    bytes
+                })
+                .join()
+                .unwrap()
+            });
+            w.write_encoded(&bytes, rows().len() as u64).unwrap();
+            assert_eq!(w.rows_written(), rows().len() as u64);
+            w.finish().unwrap();
+            assert_eq!(
+                std::fs::read(&encoded).unwrap(),
+                std::fs::read(&direct).unwrap(),
+                "{format}"
+            );
+        }
+    }
+
+    #[test]
+    fn encoders_check_rows_and_parquet_has_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = TableWriter::create(
+            Destination::File(dir.path().join("t.csv")),
+            Format::Csv,
+            columns(),
+        )
+        .unwrap();
+        let mut encoder = w.encoder().unwrap();
+        let mut bytes = Vec::new();
+        let short = encoder.encode(&rows()[0][..2], &mut bytes).unwrap_err();
+        assert!(matches!(short, OutputError::RowLength { expected: 5, found: 2 }));
+        let mut wrong = rows()[0].clone();
+        wrong[1] = Value::Float(1.0);
+        let mismatch = encoder.encode(&wrong, &mut bytes).unwrap_err();
+        assert!(matches!(mismatch, OutputError::TypeMismatch { .. }));
+        assert!(bytes.is_empty(), "nothing of a bad row is appended");
+        #[cfg(feature = "parquet")]
+        {
+            let mut p = TableWriter::create(
+                Destination::File(dir.path().join("t.parquet")),
+                Format::Parquet,
+                columns(),
+            )
+            .unwrap();
+            assert!(p.encoder().is_none());
+            assert!(matches!(
+                p.write_encoded(b"x\n", 1),
+                Err(OutputError::EncodedRows)
+            ));
         }
     }
 

@@ -209,10 +209,14 @@ impl Loader {
 
     fn finish(self) -> (Library, Diagnostics) {
         let mut diags = self.diags;
+        let texts: Vec<(FileId, &str)> = self
+            .texts
+            .iter()
+            .flatten()
+            .map(|id| (*id, self.sources.get(*id).map_or("", |f| f.text.as_str())))
+            .collect();
         let mut trees = Vec::new();
-        for id in self.texts.iter().flatten() {
-            let text = self.sources.get(*id).map_or("", |f| f.text.as_str());
-            let parsed = jjc_syntax::parse(*id, text);
+        for ((id, _), parsed) in texts.iter().zip(jjc_syntax::parse_all(&texts)) {
             diags.extend(parsed.diagnostics);
             if let Some(tree) = parsed.file {
                 trees.push((*id, tree));

@@ -33,7 +33,7 @@ mod span;
 pub use codes::Code;
 pub use diagnostic::{Diagnostic, Diagnostics, Label, Severity};
 pub use nesting::MAX_NESTING;
-pub use parser::{Parsed, parse};
+pub use parser::{Parsed, parse, parse_all};
 pub use render::{render_human, render_json};
 pub use source::{SourceFile, SourceMap};
 pub use span::{FileId, Span, Spanned};

@@ -41,15 +41,39 @@ const PARSER_STACK: usize = 64 << 20;
 /// Runs on its own thread with a large stack (reserved, not committed), so the nesting
 /// limits hold on any caller's thread.
 pub fn parse(file: FileId, text: &str) -> Parsed {
-    std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name("jjf-parse".into())
-            .stack_size(PARSER_STACK)
-            .spawn_scoped(scope, || parse_here(file, text))
-            .ok()
-            .and_then(|h| h.join().ok())
-    })
-    .unwrap_or_else(|| parse_here(file, text))
+    let mut parsed = parse_all(&[(file, text)]);
+    parsed.pop().unwrap_or_else(|| parse_here(file, text))
+}
+
+/// Files parsed at the same time by [`parse_all`].
+const PARALLEL_PARSES: usize = 8;
+
+/// Parses several files, as [`parse`] does each, several at a time (one thread each), and
+/// returns their results in the same order.
+pub fn parse_all(files: &[(FileId, &str)]) -> Vec<Parsed> {
+    let mut parsed = Vec::with_capacity(files.len());
+    for chunk in files.chunks(PARALLEL_PARSES) {
+        std::thread::scope(|scope| {
+            let threads: Vec<_> = chunk
+                .iter()
+                .map(|&(file, text)| {
+                    std::thread::Builder::new()
+                        .name("jjf-parse".into())
+                        .stack_size(PARSER_STACK)
+                        .spawn_scoped(scope, move || parse_here(file, text))
+                        .ok()
+                })
+                .collect();
+            for (thread, &(file, text)) in threads.into_iter().zip(chunk) {
+                parsed.push(
+                    thread
+                        .and_then(|t| t.join().ok())
+                        .unwrap_or_else(|| parse_here(file, text)),
+                );
+            }
+        });
+    }
+    parsed
 }
 
 fn parse_here(file: FileId, text: &str) -> Parsed {

@@ -1,0 +1,75 @@
+//! The text formats' writer: a buffered sink and the row layout.
+//!
+//! - CSV: a header line, then one line per row (RFC 4180 quoting, `\n` line ends).
+//! - JSON Lines: one object per row, keys in column order. Integers are JSON integers; floats
+//!   always carry a `.` or an exponent (`1.0`, `1e-7`) so readers keep them as floats;
+//!   non-finite floats (NaN, ±infinity), which JSON cannot express, are written as `null`.
+//!   Addresses are strings. There is no header.
+
+use std::io::{self, BufWriter, Write};
+
+use jjc_abi::{Column, Value};
+
+use crate::destination::Sink;
+use crate::encode::{NumberText, TextLayout};
+use crate::text::write_csv_field;
+
+/// Size of the output buffer.
+const BUFFER: usize = 256 * 1024;
+
+/// Writes rows of a text format into a buffered sink, formatting numbers in reusable buffers.
+pub(crate) struct TextWriter {
+    out: BufWriter<Sink>,
+    layout: TextLayout,
+    numbers: NumberText,
+}
+
+impl TextWriter {
+    /// Starts a CSV table: writes the header line of column names.
+    pub(crate) fn csv(sink: Sink, columns: &[Column]) -> io::Result<TextWriter> {
+        let mut out = BufWriter::with_capacity(BUFFER, sink);
+        for (i, column) in columns.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            write_csv_field(&mut out, &column.name)?;
+        }
+        out.write_all(b"\n")?;
+        Ok(TextWriter {
+            out,
+            layout: TextLayout::Csv,
+            numbers: NumberText::default(),
+        })
+    }
+
+    /// Starts a JSON Lines table (no header).
+    pub(crate) fn json_lines(sink: Sink, columns: &[Column]) -> TextWriter {
+        TextWriter {
+            out: BufWriter::with_capacity(BUFFER, sink),
+            layout: TextLayout::json_lines(columns),
+            numbers: NumberText::default(),
+        }
+    }
+
+    /// The row layout, for encoders on other threads.
+    pub(crate) fn layout(&self) -> &TextLayout {
+        &self.layout
+    }
+
+    /// Writes one row (already checked against the columns).
+    pub(crate) fn write_row(&mut self, row: &[Value]) -> io::Result<()> {
+        self.numbers.write_row(&self.layout, row, &mut self.out)
+    }
+
+    /// Writes rows an encoder of this layout formatted.
+    pub(crate) fn write_encoded(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)
+    }
+
+    /// Flushes the buffer and hands back the sink.
+    pub(crate) fn finish(self) -> io::Result<Sink> {
+        self.out
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)
+    }
+}
