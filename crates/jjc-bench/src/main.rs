@@ -23,6 +23,10 @@ use jjc_flow::{FlowConfig, FlowHandler, FlowRecord, FlowTable, NoFeatures};
 
 use hand_seed::HandSeed;
 
+/// The allocator the `jjc` binary uses, so in-process stages cost what they cost there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Counts rows and drops them.
 #[derive(Default)]
 struct NullSink {

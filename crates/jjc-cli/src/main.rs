@@ -12,6 +12,11 @@ use clap::Parser;
 
 use args::{Cli, Command};
 
+/// Flows allocate and free small per-flow buffers at a high rate; mimalloc's thread-local
+/// size classes do that in a fraction of glibc malloc's time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {

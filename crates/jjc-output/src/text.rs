@@ -28,9 +28,11 @@ pub(crate) fn write_float(
     floats: &mut ryu::Buffer,
     ints: &mut itoa::Buffer,
 ) -> io::Result<()> {
-    if value.trunc() == value && value.abs() < INTEGRAL_FAST_PATH && value != 0.0 {
-        // Exact: the value is an integer of at most 50 bits.
-        out.write_all(ints.format(value as i64).as_bytes())?;
+    // `as i64` saturates and maps NaN to 0, so the round trip holds only for integral
+    // values in range (and is cheaper than `trunc` on baseline x86_64, which calls libm).
+    let whole = value as i64;
+    if whole as f64 == value && value.abs() < INTEGRAL_FAST_PATH && value != 0.0 {
+        out.write_all(ints.format(whole).as_bytes())?;
         return out.write_all(b".0");
     }
     out.write_all(float_text(value, floats).as_bytes())
