@@ -234,6 +234,9 @@ pub struct RunArgs {
     /// Threads per capture; the output is the same for any number [default: one per core].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Medians and percentiles: exact (every value kept) or sketch[=ALPHA] (exact up to 128 values, then within relative error ALPHA from 0.001 to 0.1, default 0.01, in bounded memory: at most 33 KB per value stream at 0.01) [default: exact].
+    #[arg(long, value_name = "MODE")]
+    pub percentiles: Option<String>,
 }
 
 /// `jjc info`.

@@ -9,6 +9,7 @@ use jjc_driver::{
     capture_info, expand_inputs, load_config_file,
 };
 use jjc_flow::{FlowConfig, TcpEnd};
+use jjc_kernel::PercentileMode;
 use jjc_output::{Destination, Format, TableWriter};
 
 use crate::args::{InfoArgs, RunArgs};
@@ -77,12 +78,17 @@ fn settings(a: &RunArgs) -> Result<Settings, String> {
         Some(b) => b.parse::<Backend>()?,
         None => Backend::default(),
     };
+    let percentiles = match a.percentiles.as_deref() {
+        Some(p) => p.parse::<PercentileMode>().map_err(|e| e.to_string())?,
+        None => file.percentiles.unwrap_or_default(),
+    };
     let features = FeatureConfig {
         files,
         features_dirs,
         groups,
         profile: a.selection.profile.clone().or(file.profile.clone()),
         use_env: true,
+        percentiles,
     };
     let config = RunConfig {
         flow,
@@ -215,4 +221,52 @@ pub fn info(a: InfoArgs) -> u8 {
         }
     }
     status
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use jjc_kernel::RelativeError;
+
+    use super::*;
+    use crate::args::{Cli, Command};
+
+    fn percentiles(args: &[&str]) -> Result<PercentileMode, String> {
+        let mut all = vec!["jjc", "run"];
+        all.extend_from_slice(args);
+        all.push("x.pcap");
+        match Cli::try_parse_from(all) {
+            Ok(Cli {
+                command: Command::Run(a),
+            }) => settings(&a).map(|s| s.config.features.percentiles),
+            Ok(other) => Err(format!("{other:?}")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    #[test]
+    fn the_percentiles_flag_overrides_the_config_file() {
+        let sketch = |a: f64| RelativeError::new(a).map(PercentileMode::Sketch);
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("p.yaml");
+        std::fs::write(&cfg, "percentiles: sketch=0.02\n").unwrap();
+        let cfg = cfg.to_str().unwrap();
+        assert_eq!(percentiles(&[]), Ok(PercentileMode::Exact));
+        assert_eq!(
+            percentiles(&["--percentiles", "sketch"]).ok(),
+            sketch(0.01).ok()
+        );
+        assert_eq!(percentiles(&["--config", cfg]).ok(), sketch(0.02).ok());
+        assert_eq!(
+            percentiles(&["--config", cfg, "--percentiles", "exact"]),
+            Ok(PercentileMode::Exact)
+        );
+        assert_eq!(
+            percentiles(&["--config", cfg, "--percentiles=sketch=0.05"]).ok(),
+            sketch(0.05).ok()
+        );
+        assert!(
+            percentiles(&["--percentiles", "sketch=x"]).is_err_and(|e| e.contains("not a number"))
+        );
+    }
 }

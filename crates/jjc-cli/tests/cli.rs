@@ -191,6 +191,52 @@ fn bad_flag_values_are_usage_errors() {
     );
 }
 
+#[test]
+fn percentiles_flag_parses_overrides_the_config_file_and_rejects_bad_values() {
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "-q", "-g", "size"];
+        args.extend_from_slice(extra);
+        let sample = sample();
+        args.push(sample.to_str().unwrap());
+        jjc(&args)
+    };
+    let exact = run(&[]);
+    assert!(exact.status.success(), "{}", stderr(&exact));
+    for mode in ["exact", "sketch", "sketch=0.005", "sketch=0.1"] {
+        let o = run(&["--percentiles", mode]);
+        assert!(o.status.success(), "{mode}: {}", stderr(&o));
+        // No flow of the sample reaches the exact limit: the same table.
+        assert_eq!(o.stdout, exact.stdout, "{mode}");
+    }
+    let o = run(&["--percentiles", "approx"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "error: unknown percentile mode `approx`: expected exact, sketch or sketch=ALPHA (ALPHA from 0.001 to 0.1, e.g. sketch=0.005)\n"
+    );
+    let o = run(&["--percentiles=sketch=0.5"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("relative error 0.5 is out of range: ALPHA must be from 0.001 to 0.1"),
+        "{}",
+        stderr(&o)
+    );
+    // A bad config value names the file and line; the flag overrides a good one.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "quiet: true\npercentiles: sketch=2\n").unwrap();
+    let o = run(&["--config", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("bad.yaml") && e.contains("line 2"), "{e}");
+    assert!(e.contains("relative error 2 is out of range"), "{e}");
+    let good = dir.path().join("good.yaml");
+    std::fs::write(&good, "percentiles: sketch\n").unwrap();
+    let o = run(&["--config", good.to_str().unwrap(), "--percentiles", "exact"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.stdout, exact.stdout);
+}
+
 /// A generated capture of about 20,000 packets: several checkpoints' worth.
 fn generated_capture(dir: &Path) -> PathBuf {
     let path = dir.join("generated.pcap");

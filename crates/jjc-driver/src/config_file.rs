@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use jjc_kernel::PercentileMode;
 use serde::de::IgnoredAny;
+use serde::{Deserialize, Deserializer};
 
 use crate::error::PipelineError;
 
@@ -45,6 +46,15 @@ pub struct ConfigFile {
     pub backend: Option<String>,
     /// `--threads`: threads per capture (0: one per core).
     pub threads: Option<usize>,
+    /// `--percentiles`: `exact`, `sketch` or `sketch=ALPHA`.
+    #[serde(default, deserialize_with = "percentile_mode")]
+    pub percentiles: Option<PercentileMode>,
+}
+
+/// Reads `percentiles: exact | sketch | sketch=ALPHA` (the flag's text).
+fn percentile_mode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PercentileMode>, D::Error> {
+    let text = String::deserialize(d)?;
+    text.parse().map(Some).map_err(serde::de::Error::custom)
 }
 
 /// A list of names, written as a YAML list or as one comma-separated string.
@@ -92,6 +102,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "features_dir",
     "backend",
     "threads",
+    "percentiles",
 ];
 
 /// JoyfulJay's config keys, with what to write in jjc instead.
@@ -276,6 +287,56 @@ mod tests {
         assert_eq!(c.features.unwrap().to_vec(), ["flow_meta", "my_features"]);
         assert_eq!(c.files.unwrap(), [PathBuf::from("a.jjf")]);
         assert_eq!(c.backend.as_deref(), Some("interp"));
+    }
+
+    #[test]
+    fn percentile_modes_are_read_and_checked_with_their_line() {
+        let mode = |t: &str| parse_config(t).map(|c| c.percentiles);
+        assert_eq!(mode("quiet: true\n"), Ok(None));
+        assert_eq!(
+            mode("percentiles: exact\n"),
+            Ok(Some(PercentileMode::Exact))
+        );
+        assert_eq!(
+            mode("percentiles: sketch\n"),
+            Ok(Some(PercentileMode::Sketch(
+                jjc_kernel::RelativeError::DEFAULT
+            )))
+        );
+        let alpha = jjc_kernel::RelativeError::new(0.005).ok();
+        assert_eq!(
+            mode("percentiles: \"sketch=0.005\"\n"),
+            Ok(alpha.map(PercentileMode::Sketch))
+        );
+        assert_eq!(
+            mode("percentiles: sketch=0.005\n"),
+            Ok(alpha.map(PercentileMode::Sketch))
+        );
+        let first_line = |t: &str| match parse_config(t) {
+            Ok(c) => panic!("{t:?} read as {c:?}"),
+            Err(e) => e.lines().next().unwrap_or_default().to_string(),
+        };
+        assert_eq!(
+            first_line("percentiles: approx\n"),
+            "error: line 1 column 14: unknown percentile mode `approx`: expected exact, sketch or sketch=ALPHA (ALPHA from 0.001 to 0.1, e.g. sketch=0.005)"
+        );
+        assert_eq!(
+            first_line("idle_timeout: 3\npercentiles: sketch=0.5\n"),
+            "error: line 2 column 14: the sketch's relative error 0.5 is out of range: ALPHA must be from 0.001 to 0.1 (0.01 is 1%)"
+        );
+        assert_eq!(
+            first_line("percentiles: sketch=tiny\n"),
+            "error: line 1 column 14: the sketch's relative error `tiny` is not a number: write sketch=ALPHA with ALPHA from 0.001 to 0.1 (e.g. sketch=0.005)"
+        );
+        assert!(
+            first_line("percentiles: 0.01\n")
+                .contains("line 1 column 14: unknown percentile mode `0.01`")
+        );
+        assert!(first_line("percentiles: [sketch]\n").contains("line 1"));
+        assert_eq!(
+            first_line("percentile: sketch\n"),
+            "line 1: unknown key `percentile`: did you mean `percentiles`?"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use jjc_abi::{Column, FinishFn, FlowView, PacketView, UpdateFn, Value};
 use jjc_flow::{FlowHandler, FlowRecord};
-use jjc_kernel::{Exec, Kernel};
+use jjc_kernel::{Exec, Kernel, KernelOptions, PercentileMode};
 use jjc_sema::{Library, Selection, Sources, select_groups};
 
 use crate::error::PipelineError;
@@ -26,6 +26,9 @@ pub struct FeatureConfig {
     pub profile: Option<String>,
     /// Also search `JJ_FEATURES_PATH` and `$XDG_CONFIG_HOME/jjc/features`.
     pub use_env: bool,
+    /// How `median` and `percentile` are computed (`--percentiles`): exact, or a sketch of
+    /// bounded memory and stated relative error.
+    pub percentiles: PercentileMode,
 }
 
 /// Which backend runs the kernel.
@@ -140,7 +143,10 @@ impl CompiledFeatures {
             };
             select_groups(&lib, &selection).map_err(|d| features_error(&lib, &d))?
         };
-        let kernel = jjc_kernel::compile(&lib.program, &groups)
+        let options = KernelOptions {
+            percentiles: config.percentiles,
+        };
+        let kernel = jjc_kernel::compile_with(&lib.program, &groups, &options)
             .map_err(|e| PipelineError::Features(e.to_string()))?;
         let mut layout = Vec::new();
         let mut next = 0;
@@ -381,5 +387,107 @@ pub(crate) fn flow_view(r: &FlowRecord) -> FlowView {
         terminated: i64::from(r.terminated),
         src_ip: r.src_ip,
         dst_ip: r.dst_ip,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use jjc_kernel::RelativeError;
+
+    use super::*;
+    use crate::{Pipeline, RunConfig, Table};
+
+    /// A generated capture of 20,000 packets with few, long flows.
+    fn long_flows(dir: &Path) -> PathBuf {
+        let path = dir.join("long.pcap");
+        let synth = jjc_synth::SynthConfig {
+            target_packets: Some(20_000),
+            flow_rate: 0.2,
+            ..jjc_synth::SynthConfig::default()
+        };
+        let written = std::fs::File::create(&path)
+            .and_then(|f| jjc_synth::write_capture(&synth, std::io::BufWriter::new(f)));
+        if let Err(e) = written {
+            panic!("{e}");
+        }
+        path
+    }
+
+    fn table(capture: &Path, percentiles: PercentileMode, backend: Backend) -> Table {
+        let config = RunConfig {
+            features: FeatureConfig {
+                percentiles,
+                ..FeatureConfig::default()
+            },
+            backend,
+            ..RunConfig::default()
+        };
+        match Pipeline::new(config).and_then(|p| p.process_pcap(capture)) {
+            Ok(t) => t,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn sketch_mode_stays_within_alpha_of_exact_mode_column_by_column() {
+        let alpha = 0.01;
+        let mode = match RelativeError::new(alpha) {
+            Ok(a) => PercentileMode::Sketch(a),
+            Err(e) => panic!("{e}"),
+        };
+        let dir = match tempfile::tempdir() {
+            Ok(d) => d,
+            Err(e) => panic!("{e}"),
+        };
+        let capture = long_flows(dir.path());
+        let exact = table(&capture, PercentileMode::Exact, Backend::Jit);
+        let packets = match exact.column_index("total_packets") {
+            Some(i) => i,
+            None => panic!("no total_packets column"),
+        };
+        let long = exact
+            .rows
+            .iter()
+            .filter(|r| matches!(r[packets], Value::Int(n) if n > 128))
+            .count();
+        println!("{long} of {} flows past the exact limit", exact.rows.len());
+        assert!(long >= 3, "{long} flows past the exact limit");
+        for backend in [Backend::Jit, Backend::Interp] {
+            let sketched = table(&capture, mode, backend);
+            assert_eq!(sketched.columns, exact.columns);
+            assert_eq!(sketched.rows.len(), exact.rows.len());
+            let mut estimated = 0;
+            for (e_row, s_row) in exact.rows.iter().zip(&sketched.rows) {
+                for (col, (e, s)) in exact.columns.iter().zip(e_row.iter().zip(s_row)) {
+                    if e == s {
+                        continue;
+                    }
+                    let percentile = col.name.contains("median")
+                        || col.name.rsplit('_').next().is_some_and(|t| {
+                            t.strip_prefix('p')
+                                .is_some_and(|n| n.parse::<u32>().is_ok())
+                        });
+                    match (e, s) {
+                        (Value::Float(e), Value::Float(s)) if percentile => {
+                            assert!(
+                                (s - e).abs() <= alpha * e.abs() * (1.0 + 1e-9),
+                                "{backend}: {}: sketch {s}, exact {e}",
+                                col.name
+                            );
+                            assert!(
+                                matches!(e_row[packets], Value::Int(n) if n > 128),
+                                "{}: only flows past the exact limit may differ",
+                                col.name
+                            );
+                            estimated += 1;
+                        }
+                        _ => panic!("{backend}: {}: sketch {s:?}, exact {e:?}", col.name),
+                    }
+                }
+            }
+            assert!(estimated > 0, "{backend}: the sketch estimated something");
+        }
     }
 }

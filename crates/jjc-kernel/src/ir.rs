@@ -543,6 +543,15 @@ pub enum Helper {
     /// `(slot_addr, p: F64) -> F64`: the `p`-th percentile (0..=100) of the list with numpy's
     /// linear interpolation; NaN when the list is empty. Sorts the list in place.
     ValuesPercentile,
+    /// `(slot_addr, value: F64, alpha: F64, pred) -> ()`: adds `value` to the flow's
+    /// memory-bounded value buffer when `pred != 0` (`--percentiles sketch`,
+    /// `crate::sketch`): exact up to `crate::sketch::EXACT_LIMIT` values, then a sketch
+    /// with relative error `alpha` (a constant, read when the buffer is made).
+    SketchPush,
+    /// `(slot_addr, p: F64) -> F64`: the `p`-th percentile of a [`Helper::SketchPush`]
+    /// buffer, numpy's linear interpolation between the estimated order statistics; NaN when
+    /// nothing was pushed or a NaN was.
+    SketchPercentile,
     /// `(slot_addr, w0, w1, pred) -> ()`: counts the value `(w0, w1)` (single-word values
     /// pass `w1 = 0`) when `pred != 0` (mode).
     ModePush,
@@ -611,6 +620,8 @@ impl Helper {
         Helper::RegexSet,
         Helper::ValuesPush,
         Helper::ValuesPercentile,
+        Helper::SketchPush,
+        Helper::SketchPercentile,
         Helper::ModePush,
         Helper::ModeGet,
         Helper::ModeCount,
@@ -640,6 +651,8 @@ impl Helper {
             Helper::RegexSet => "jjc_regex_set",
             Helper::ValuesPush => "jjc_values_push",
             Helper::ValuesPercentile => "jjc_values_percentile",
+            Helper::SketchPush => "jjc_sketch_push",
+            Helper::SketchPercentile => "jjc_sketch_percentile",
             Helper::ModePush => "jjc_mode_push",
             Helper::ModeGet => "jjc_mode_get",
             Helper::ModeCount => "jjc_mode_count",
@@ -670,7 +683,8 @@ impl Helper {
         match self {
             Helper::RegexSet => (&[I64, I64, I64], Some(I64)),
             Helper::ValuesPush => (&[I64, F64, I64], None),
-            Helper::ValuesPercentile => (&[I64, F64], Some(F64)),
+            Helper::ValuesPercentile | Helper::SketchPercentile => (&[I64, F64], Some(F64)),
+            Helper::SketchPush => (&[I64, F64, F64, I64], None),
             Helper::ModePush => (&[I64, I64, I64, I64], None),
             Helper::ModeGet => (&[I64, I64], Some(I64)),
             Helper::BytesPush => (&[I64, I64, I64, I64], None),
@@ -695,7 +709,7 @@ impl Helper {
     pub fn has_effects(self) -> bool {
         matches!(
             self,
-            Helper::ValuesPush | Helper::ModePush | Helper::BytesPush
+            Helper::ValuesPush | Helper::SketchPush | Helper::ModePush | Helper::BytesPush
         )
     }
 }

@@ -11,7 +11,9 @@
 //! [`compile`] lowers the selected groups (and whatever features they use from other
 //! groups) to a [`Kernel`]: a flat state layout of 8-byte slots, the output columns, and two
 //! straight-line [`ir::Function`]s. Backends implement [`Exec`]; [`Interpreter`] is the
-//! reference. [`testing`] runs a file's `test` blocks under any backend.
+//! reference. [`testing`] runs a file's `test` blocks under any backend. [`compile_with`]
+//! takes per-run [`KernelOptions`], such as memory-bounded percentiles ([`PercentileMode`],
+//! [`sketch`]).
 
 #![warn(missing_docs)]
 
@@ -23,10 +25,12 @@ pub mod ir;
 mod kernel;
 mod lower;
 pub mod runtime;
+pub mod sketch;
 pub mod testing;
 pub mod tls;
 
 pub use interp::Interpreter;
 pub use kernel::{DataBlock, Exec, Kernel, KernelError, Slot, SlotKind, ip_from_words, ip_words};
-pub use lower::compile;
+pub use lower::{KernelOptions, compile, compile_with};
 pub use runtime::helper_symbols;
+pub use sketch::{PercentileMode, PercentileModeError, RelativeError};

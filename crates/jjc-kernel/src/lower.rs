@@ -28,6 +28,7 @@ use crate::ir::{
 };
 use crate::kernel::{DataBlock, Kernel, KernelError, Slot, SlotKind, ip_words};
 use crate::runtime::{ArrayData, BufferKind, EdgesData, MAX_SET_PATTERNS, RegexSetData, TableData};
+use crate::sketch::PercentileMode;
 use crate::tls::TlsField;
 
 /// Tables with at most this many entries are looked up with inline compares.
@@ -203,9 +204,18 @@ enum DataSpec {
     StrPool,
 }
 
+/// Choices made per run that change the code a kernel is lowered to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KernelOptions {
+    /// How `median` and `percentile` are computed: exact (the default) or a sketch of bounded
+    /// memory ([`crate::sketch`]).
+    pub percentiles: PercentileMode,
+}
+
 /// The lowering state for one kernel.
 struct Lower<'p> {
     program: &'p Program,
+    options: KernelOptions,
     upd: Builder,
     fin: Builder,
     slots: Vec<Slot>,
@@ -229,10 +239,22 @@ struct Lower<'p> {
     cells: u32,
 }
 
-/// Compiles the selected groups (in output order) of a checked program into one kernel.
+/// Compiles the selected groups (in output order) of a checked program into one kernel,
+/// with the default [`KernelOptions`] (exact percentiles).
 pub fn compile(program: &Program, groups: &[GroupId]) -> Result<Kernel, KernelError> {
+    compile_with(program, groups, &KernelOptions::default())
+}
+
+/// Compiles the selected groups (in output order) of a checked program into one kernel,
+/// lowered as `options` say.
+pub fn compile_with(
+    program: &Program,
+    groups: &[GroupId],
+    options: &KernelOptions,
+) -> Result<Kernel, KernelError> {
     let mut l = Lower {
         program,
+        options: *options,
         upd: Builder::new(FunctionKind::Update),
         fin: Builder::new(FunctionKind::Finish),
         slots: Vec::new(),
@@ -1872,14 +1894,15 @@ impl<'p> Lower<'p> {
                     AggParam::Percent(p) => p,
                     _ => 50.0,
                 };
+                let (kind, helper) = match self.options.percentiles {
+                    PercentileMode::Exact => (BufferKind::Values, Helper::ValuesPercentile),
+                    PercentileMode::Sketch(_) => (BufferKind::Sketch, Helper::SketchPercentile),
+                };
                 let acc = self.acc(AccKey::Values { x: x0, pred });
-                let s = self.comp(acc, "buffer", SlotKind::Buffer(BufferKind::Values), 0);
+                let s = self.comp(acc, "buffer", SlotKind::Buffer(kind), 0);
                 let addr = self.fin.slot_addr(s);
                 let pr = self.fin.fconst(p);
-                let r = self
-                    .fin
-                    .call(Helper::ValuesPercentile, &[addr, pr])
-                    .ok_or(unchecked(span))?;
+                let r = self.fin.call(helper, &[addr, pr]).ok_or(unchecked(span))?;
                 let n = self.count_of(pred);
                 Val {
                     w: vec![r],
@@ -2284,7 +2307,15 @@ impl<'p> Lower<'p> {
                 if let Some(s) = self.has_comp(i, "buffer") {
                     let addr = self.upd.slot_addr(s);
                     let p = pred.unwrap_or(one);
-                    self.upd.call(Helper::ValuesPush, &[addr, *x, p]);
+                    match self.options.percentiles {
+                        PercentileMode::Exact => {
+                            self.upd.call(Helper::ValuesPush, &[addr, *x, p]);
+                        }
+                        PercentileMode::Sketch(alpha) => {
+                            let a = self.upd.fconst(alpha.get());
+                            self.upd.call(Helper::SketchPush, &[addr, *x, a, p]);
+                        }
+                    }
                 }
             }
         }
@@ -2514,7 +2545,146 @@ fn int_cc(op: BinaryOp) -> IntCC {
 
 #[cfg(test)]
 mod tests {
+    use jjc_abi::{FlowView, PacketView, Value};
+
     use super::*;
+    use crate::ir::Inst;
+    use crate::kernel::Exec;
+    use crate::sketch::RelativeError;
+
+    const PERCENTILES: &str = r#"
+features lens "lengths" {
+    med: float = median(pkt.len) ?? 0.0
+    p90: float = percentile(pkt.len, 90) ?? 0.0
+    seq_p25: float = percentile(pkt.len, 25 where pkt.tcp_seq > 5) ?? 0.0
+}
+"#;
+
+    fn kernel_with(mode: PercentileMode) -> Kernel {
+        let (lib, diags) = jjc_sema::Library::from_texts(&[("p.jjf", PERCENTILES)]);
+        assert!(!diags.has_errors(), "{diags:?}");
+        let groups: Vec<GroupId> = (0..lib.program.groups.len())
+            .map(|i| GroupId(i as u32))
+            .collect();
+        let options = KernelOptions { percentiles: mode };
+        match compile_with(&lib.program, &groups, &options) {
+            Ok(k) => k,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn helpers(k: &Kernel) -> Vec<Helper> {
+        let mut hs: Vec<Helper> = [k.update_program(), k.finish_program()]
+            .iter()
+            .flat_map(|f| f.insts.iter())
+            .filter_map(|i| match i {
+                Inst::Call { helper, .. } => Some(*helper),
+                _ => None,
+            })
+            .collect();
+        hs.sort();
+        hs.dedup();
+        hs
+    }
+
+    /// The row of `n` packets of lengths spread over 40..1500, through the interpreter.
+    fn row(k: &Kernel, n: u32) -> Vec<f64> {
+        let mut interp = crate::Interpreter::new(k);
+        let mut state = vec![0u64; k.state_slots()];
+        k.init_state(&mut state);
+        for i in 0..n {
+            let mut p = PacketView::default();
+            p.ts = f64::from(i) * 0.001;
+            p.len = 40 + (i * 7919) % 1461;
+            p.tcp_seq = i % 11;
+            interp.update(&mut state, &p);
+        }
+        let flow = FlowView {
+            start_time: 0.0,
+            end_time: 0.0,
+            duration: 0.0,
+            packet_count: i64::from(n),
+            byte_count: 0,
+            packets_fwd: i64::from(n),
+            packets_bwd: 0,
+            bytes_fwd: 0,
+            bytes_bwd: 0,
+            src_port: 0,
+            dst_port: 0,
+            protocol: 6,
+            vlan_id: 0,
+            ip_version: 4,
+            terminated: 0,
+            src_ip: [0; 16],
+            dst_ip: [0; 16],
+        };
+        let mut out = vec![0u64; k.out_cells()];
+        interp.finish(&mut state, &flow, &mut out);
+        let mut values = Vec::new();
+        k.cells_to_values_with_state(&out, &state, &mut values);
+        k.drop_state(&mut state);
+        values
+            .iter()
+            .map(|v| match v {
+                Value::Float(x) => *x,
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_percentile_mode_picks_the_helpers_and_buffers() {
+        let exact = kernel_with(PercentileMode::Exact);
+        let alpha = 0.02;
+        let sketch = kernel_with(PercentileMode::Sketch(
+            RelativeError::new(alpha).unwrap_or_default(),
+        ));
+        let hs = helpers(&exact);
+        assert!(hs.contains(&Helper::ValuesPush) && hs.contains(&Helper::ValuesPercentile));
+        assert!(!hs.contains(&Helper::SketchPush));
+        let hs = helpers(&sketch);
+        assert!(hs.contains(&Helper::SketchPush) && hs.contains(&Helper::SketchPercentile));
+        assert!(!hs.contains(&Helper::ValuesPush) && !hs.contains(&Helper::ValuesPercentile));
+        // α is a constant of the update function.
+        assert!(
+            sketch
+                .update_program()
+                .insts
+                .iter()
+                .any(|i| matches!(i, Inst::FConst { value, .. } if *value == alpha))
+        );
+        let kinds = |k: &Kernel| {
+            k.slots()
+                .iter()
+                .filter_map(|s| match s.kind {
+                    SlotKind::Buffer(b) => Some(b),
+                    SlotKind::Value(_) => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(kinds(&exact), [BufferKind::Values, BufferKind::Values]);
+        assert_eq!(kinds(&sketch), [BufferKind::Sketch, BufferKind::Sketch]);
+        // `compile` is `compile_with` the default options: exact.
+        let (lib, _) = jjc_sema::Library::from_texts(&[("p.jjf", PERCENTILES)]);
+        let default = compile(&lib.program, &[GroupId(0)]).map(|k| helpers(&k));
+        assert_eq!(default, Ok(helpers(&exact)));
+        // Short flows: bit-identical. Long flows: within α.
+        for n in [1, 5, 100, 128] {
+            let (a, b) = (row(&exact, n), row(&sketch, n));
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a), bits(&b), "{n} packets");
+        }
+        for n in [129, 1000, 20_000] {
+            let (a, b) = (row(&exact, n), row(&sketch, n));
+            for (x, y) in a.iter().zip(&b) {
+                assert!(
+                    (x - y).abs() <= alpha * x.abs() * (1.0 + 1e-9),
+                    "{n}: {x} vs {y}"
+                );
+            }
+            assert_ne!(a, b, "{n} packets: the sketch is an estimate");
+        }
+    }
 
     #[test]
     fn slot_labels_follow_register_renumbering() {

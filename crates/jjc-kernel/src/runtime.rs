@@ -183,6 +183,9 @@ impl EdgesData {
 pub enum BufferKind {
     /// Values for exact median / percentiles ([`Helper::ValuesPush`]).
     Values,
+    /// Values for memory-bounded median / percentiles ([`Helper::SketchPush`],
+    /// [`crate::sketch`]).
+    Sketch,
     /// Value counts for `mode` ([`Helper::ModePush`]).
     Mode,
     /// A byte histogram for `entropy` ([`Helper::BytesPush`]).
@@ -227,6 +230,7 @@ pub unsafe fn free_buffer(kind: BufferKind, bits: u64) {
     unsafe {
         match kind {
             BufferKind::Values => drop(Box::from_raw(bits as *mut Values)),
+            BufferKind::Sketch => drop(Box::from_raw(bits as *mut crate::sketch::SketchBuffer)),
             BufferKind::Mode => drop(Box::from_raw(bits as *mut Mode)),
             BufferKind::Bytes => drop(Box::from_raw(bits as *mut ByteHist)),
             BufferKind::Strings => {
@@ -318,7 +322,12 @@ fn lerp(a: f64, b: f64, t: f64) -> f64 {
 
 /// The `p`-th percentile of sorted values, numpy's "linear" method; NaN when empty.
 pub fn percentile_sorted(sorted: &[f64], p: f64) -> f64 {
-    let n = sorted.len();
+    percentile_by(sorted.len(), p, |i| sorted.get(i).copied())
+}
+
+/// The `p`-th percentile, numpy's "linear" method, of `n` values whose `i`-th smallest is
+/// `at(i)`; NaN when `n == 0` or `at` has no value.
+pub(crate) fn percentile_by(n: usize, p: f64, at: impl Fn(usize) -> Option<f64>) -> f64 {
     if n == 0 {
         return f64::NAN;
     }
@@ -326,10 +335,20 @@ pub fn percentile_sorted(sorted: &[f64], p: f64) -> f64 {
     let lo = idx.floor().clamp(0.0, (n - 1) as f64);
     let i = lo as usize;
     let j = (i + 1).min(n - 1);
-    let (Some(a), Some(b)) = (sorted.get(i), sorted.get(j)) else {
+    let (Some(a), Some(b)) = (at(i), at(j)) else {
         return f64::NAN;
     };
-    lerp(*a, *b, idx - lo)
+    lerp(a, b, idx - lo)
+}
+
+/// Heap bytes of the values buffer a slot holds (`bits`, 0 or made by
+/// [`jjc_values_push`]): the list's header and capacity.
+#[cfg(test)]
+pub(crate) fn values_heap_bytes(bits: u64) -> usize {
+    // SAFETY: test code passes 0 or a live values buffer.
+    unsafe { (bits as *const Values).as_ref() }.map_or(0, |v| {
+        size_of::<Values>() + v.values.capacity() * size_of::<f64>()
+    })
 }
 
 /// [`Helper::ValuesPercentile`].
@@ -541,6 +560,13 @@ pub fn helper_address(h: Helper) -> *const u8 {
         Helper::ValuesPush => jjc_values_push as unsafe extern "C" fn(i64, f64, i64) as *const u8,
         Helper::ValuesPercentile => {
             jjc_values_percentile as unsafe extern "C" fn(i64, f64) -> f64 as *const u8
+        }
+        Helper::SketchPush => {
+            crate::sketch::jjc_sketch_push as unsafe extern "C" fn(i64, f64, f64, i64) as *const u8
+        }
+        Helper::SketchPercentile => {
+            crate::sketch::jjc_sketch_percentile as unsafe extern "C" fn(i64, f64) -> f64
+                as *const u8
         }
         Helper::ModePush => jjc_mode_push as unsafe extern "C" fn(i64, i64, i64, i64) as *const u8,
         Helper::ModeGet => jjc_mode_get as unsafe extern "C" fn(i64, i64) -> i64 as *const u8,

@@ -5,5 +5,6 @@ mod examples;
 mod harness;
 mod packets;
 mod payload_bounds;
+mod percentile_sketch;
 mod program_gen;
 mod random_programs;
