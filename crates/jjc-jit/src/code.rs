@@ -3,11 +3,13 @@
 
 use std::collections::BTreeMap;
 
+use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::UserFuncName;
+use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::{Context, print_errors, verify_function};
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{FuncId, Linkage, Module, default_libcall_names};
+use cranelift_module::{FuncId, Linkage, Module, ModuleReloc, default_libcall_names};
 use jjc_abi::{FinishFn, UpdateFn};
 use jjc_kernel::ir as kir;
 use jjc_kernel::runtime;
@@ -137,30 +139,46 @@ fn define_both(
             }
         }
     }
-    let mut ctx = module.make_context();
     let mut fctx = FunctionBuilderContext::new();
-    let u = define(module, &helpers, &mut ctx, &mut fctx, update)?;
-    let f = define(module, &helpers, &mut ctx, &mut fctx, finish)?;
+    let (u, mut u_ctx) = lower(module, &helpers, &mut fctx, update)?;
+    let (f, mut f_ctx) = lower(module, &helpers, &mut fctx, finish)?;
+    // The two functions compile at the same time, each on its own thread: compilation is
+    // most of a run's start-up.
+    let isa = module.isa();
+    let (u_done, f_done) = std::thread::scope(|scope| {
+        let finishing = scope.spawn(|| compile(isa, &mut f_ctx, finish.kind));
+        let updating = compile(isa, &mut u_ctx, update.kind);
+        let finishing = finishing.join().unwrap_or_else(|_| {
+            Err(JitError::Codegen {
+                function: function_name(finish.kind),
+                message: "the compiling thread stopped unexpectedly".into(),
+            })
+        });
+        (updating, finishing)
+    });
+    u_done?;
+    f_done?;
+    define(module, u, &u_ctx, update.kind)?;
+    define(module, f, &f_ctx, finish.kind)?;
     module
         .finalize_definitions()
         .map_err(|e| module_error("module", &e))?;
     Ok((u, f))
 }
 
-/// Lowers, verifies and compiles one function into the module.
-fn define(
+/// Declares one function and lowers it to Cranelift IR in a fresh context.
+fn lower(
     module: &mut JITModule,
     helpers: &BTreeMap<kir::Helper, FuncId>,
-    ctx: &mut Context,
     fctx: &mut FunctionBuilderContext,
     src: &kir::Function,
-) -> Result<FuncId, JitError> {
+) -> Result<(FuncId, Context), JitError> {
     let function = function_name(src.kind);
     let sig = kernel_signature(src.kind, module.isa().default_call_conv());
     let id = module
         .declare_function(function, Linkage::Local, &sig)
         .map_err(|e| module_error(function, &e))?;
-    module.clear_context(ctx);
+    let mut ctx = module.make_context();
     ctx.func.signature = sig;
     ctx.func.name = UserFuncName::user(0, id.as_u32());
     let config = module.target_config();
@@ -171,17 +189,54 @@ fn define(
         &mut Externals::Module { module, helpers },
         config,
     )?;
-    if let Err(errors) = verify_function(&ctx.func, module.isa()) {
+    Ok((id, ctx))
+}
+
+/// Verifies one lowered function and compiles it to machine code (kept in `ctx`).
+fn compile(isa: &dyn TargetIsa, ctx: &mut Context, kind: kir::FunctionKind) -> Result<(), JitError> {
+    let function = function_name(kind);
+    if let Err(errors) = verify_function(&ctx.func, isa) {
         return Err(JitError::Verifier {
             function,
             text: print_errors::pretty_verifier_error(&ctx.func, None, errors),
         });
     }
+    ctx.compile(isa, &mut ControlPlane::default())
+        .map(|_| ())
+        .map_err(|e| JitError::Codegen {
+            function,
+            message: format!("{:?}", e.inner),
+        })
+}
+
+/// Puts one compiled function's code into the module, with its relocations.
+fn define(
+    module: &mut JITModule,
+    id: FuncId,
+    ctx: &Context,
+    kind: kir::FunctionKind,
+) -> Result<(), JitError> {
+    let function = function_name(kind);
+    let Some(code) = ctx.compiled_code() else {
+        return Err(JitError::Codegen {
+            function,
+            message: "no compiled code".into(),
+        });
+    };
+    let relocs: Vec<ModuleReloc> = code
+        .buffer
+        .relocs()
+        .iter()
+        .map(|r| ModuleReloc::from_mach_reloc(r, &ctx.func, id))
+        .collect();
     module
-        .define_function(id, ctx)
-        .map_err(|e| module_error(function, &e))?;
-    module.clear_context(ctx);
-    Ok(id)
+        .define_function_bytes(
+            id,
+            u64::from(code.buffer.alignment),
+            code.code_buffer(),
+            &relocs,
+        )
+        .map_err(|e| module_error(function, &e))
 }
 
 fn module_error(function: &'static str, e: &cranelift_module::ModuleError) -> JitError {
