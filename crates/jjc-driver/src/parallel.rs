@@ -9,8 +9,8 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Condvar, Mutex};
 
 use jjc_abi::Value;
 use jjc_capture::CaptureReader;
@@ -71,7 +71,7 @@ where
         report: Report<'_, '_>,
     ) -> Result<(), PipelineError> {
         let threads = others.len() + 1;
-        let written = AtomicU64::new(0);
+        let written = Written::default();
         let encoder = out.encoder();
         std::thread::scope(|scope| {
             let (part_tx, part_rx) = channel::<Part>();
@@ -121,8 +121,8 @@ struct Handing<'w> {
     parts: Sender<Part>,
     encoder: Option<RowEncoder>,
     label: Option<&'w str>,
-    /// Batches written so far (`u64::MAX` once the output failed).
-    written: &'w AtomicU64,
+    /// How far the output is.
+    written: &'w Written,
     /// The number of workers.
     threads: u64,
     ended: Vec<EndedFlow<FlowState>>,
@@ -134,7 +134,7 @@ impl<'w> Handing<'w> {
         parts: Sender<Part>,
         encoder: Option<RowEncoder>,
         label: Option<&'w str>,
-        written: &'w AtomicU64,
+        written: &'w Written,
         threads: usize,
     ) -> Self {
         Handing {
@@ -189,33 +189,53 @@ impl<E: Exec> Batches<E> for Handing<'_> {
 
     fn wait_for_output(&mut self, seq: u64) -> bool {
         // Stay at most one round of partitions ahead of the output.
-        let ready = seq.saturating_sub(self.threads);
-        loop {
-            let written = self.written.load(Ordering::Acquire);
-            if written == u64::MAX {
-                return false;
-            }
-            if written >= ready {
-                return true;
-            }
-            std::thread::sleep(std::time::Duration::from_micros(100));
-        }
+        self.written.wait_for(seq.saturating_sub(self.threads))
     }
 }
 
 /// Writes the workers' rows: each batch, once complete, in (ending-event time, partition, key)
-/// order, batches in order; publishes in `written` how many batches are out (`u64::MAX` after
-/// an error, which makes the workers stop).
+/// order, batches in order; publishes in `written` how many batches are out (or that the output
+/// failed, which makes the workers stop).
 fn write_in_order(
     parts: Receiver<Part>,
     out: &mut RowWriter<'_>,
-    written: &AtomicU64,
+    written: &Written,
 ) -> Result<(), PipelineError> {
     let result = write_batches(parts, out, written);
     if result.is_err() {
-        written.store(u64::MAX, Ordering::Release);
+        written.publish(Written::FAILED);
     }
     result
+}
+
+/// How many batches the output thread has written, and a way to wait for more.
+#[derive(Default)]
+struct Written {
+    count: Mutex<u64>,
+    more: Condvar,
+}
+
+impl Written {
+    /// The count once the output failed.
+    const FAILED: u64 = u64::MAX;
+
+    /// Sets the count and wakes the waiting workers.
+    fn publish(&self, count: u64) {
+        if let Ok(mut c) = self.count.lock() {
+            *c = count;
+        }
+        self.more.notify_all();
+    }
+
+    /// Waits until `count` batches are written; `false` if the output failed instead.
+    fn wait_for(&self, count: u64) -> bool {
+        let Ok(c) = self.count.lock() else {
+            return false;
+        };
+        self.more
+            .wait_while(c, |c| *c < count)
+            .is_ok_and(|c| *c != Written::FAILED)
+    }
 }
 
 /// A batch being collected: how many parts came, of how many, and the parts.
@@ -228,7 +248,7 @@ struct Pending {
 fn write_batches(
     parts: Receiver<Part>,
     out: &mut RowWriter<'_>,
-    written: &AtomicU64,
+    written: &Written,
 ) -> Result<(), PipelineError> {
     let mut pending: BTreeMap<u64, Pending> = BTreeMap::new();
     let mut next = 0u64;
@@ -272,7 +292,7 @@ fn write_batches(
                 }
             }
             next += 1;
-            written.store(next, Ordering::Release);
+            written.publish(next);
         }
     }
     Ok(())

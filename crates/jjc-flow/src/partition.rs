@@ -36,6 +36,9 @@ struct Deadline {
     at: f64,
 }
 
+/// Ended flows a partition keeps room for between two hand-overs.
+const ENDED_KEPT: usize = 256;
+
 /// A share of the flow table with its own capacity and LRU order.
 pub(crate) struct Partition<S> {
     index: HashTable<u32>,
@@ -82,8 +85,13 @@ impl<S> Partition<S> {
         self.live
     }
 
+    /// Moves the ended flows into `out`. A queue that grew for a burst of ended flows (a
+    /// whole partition at the end of input, say) gives its memory back.
     pub(crate) fn take_ended(&mut self, out: &mut Vec<EndedFlow<S>>) {
         out.append(&mut self.ended);
+        if self.ended.capacity() > ENDED_KEPT {
+            self.ended = Vec::new();
+        }
     }
 
     fn entry(&self, slot: u32) -> &Entry<S> {
@@ -268,8 +276,13 @@ impl<S> Partition<S> {
         while self.head != NIL {
             self.end(self.head, EndReason::EndOfInput, f64::INFINITY);
         }
-        self.closing.clear();
-        self.active.clear();
+        // The partition is empty: give back its slab, index and queues at once, so a huge
+        // table shrinks partition by partition as the end of input is written.
+        self.slots = Vec::new();
+        self.free = Vec::new();
+        self.index = HashTable::new();
+        self.closing = VecDeque::new();
+        self.active = VecDeque::new();
     }
 
     fn insert(&mut self, key: FlowKey, hash: u64, record: FlowRecord, state: S) -> u32 {
@@ -359,5 +372,39 @@ impl<S> Partition<S> {
             self.head = i;
         }
         self.tail = i;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FlowKey, NoFeatures, partition_hash};
+
+    #[test]
+    fn an_ended_partition_gives_its_memory_back() {
+        let cfg = FlowConfig::default();
+        let mut part: Partition<()> = Partition::new(None, 0);
+        for port in 0..5000u16 {
+            let mut p = jjc_abi::PacketView::default();
+            (p.protocol, p.src_port, p.dst_port) = (17, port, 53);
+            let key = FlowKey::of(&p);
+            part.process(&mut p, &key, partition_hash(&key), 0.0, &cfg, &mut NoFeatures);
+        }
+        assert_eq!(part.live(), 5000);
+        assert!(part.slots.capacity() >= 5000 && part.index.capacity() >= 5000);
+        part.end_all(0.0, &cfg);
+        let mut out = Vec::new();
+        part.take_ended(&mut out);
+        assert_eq!(out.len(), 5000);
+        assert_eq!(
+            (
+                part.slots.capacity(),
+                part.free.capacity(),
+                part.index.capacity(),
+                part.ended.capacity()
+            ),
+            (0, 0, 0, 0),
+            "slab, free list, index and ended queue are freed"
+        );
     }
 }
