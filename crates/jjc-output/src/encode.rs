@@ -9,7 +9,7 @@ use std::sync::Arc;
 use jjc_abi::{Column, Value};
 
 use crate::OutputError;
-use crate::text::{write_csv_field, write_float, write_json_string};
+use crate::text::{NumberBuffers, write_csv_field, write_json_string};
 
 /// How rows of one text format are laid out.
 #[derive(Debug, Clone)]
@@ -39,10 +39,7 @@ impl TextLayout {
 
 /// Reusable number-formatting buffers.
 #[derive(Default)]
-pub(crate) struct NumberText {
-    floats: ryu::Buffer,
-    ints: itoa::Buffer,
-}
+pub(crate) struct NumberText(NumberBuffers);
 
 impl std::fmt::Debug for NumberText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -71,8 +68,8 @@ impl NumberText {
             }
             match value {
                 Value::Bool(b) => out.write_all(if *b { b"true" } else { b"false" })?,
-                Value::Int(n) => out.write_all(self.ints.format(*n).as_bytes())?,
-                Value::Float(x) => write_float(out, *x, &mut self.floats, &mut self.ints)?,
+                Value::Int(n) => self.0.write_int(out, *n)?,
+                Value::Float(x) => self.0.write_float(out, *x)?,
                 Value::Str(s) => write_csv_field(out, s)?,
                 Value::Ip(ip) => write!(out, "{ip}")?,
             }
@@ -93,10 +90,8 @@ impl NumberText {
             out.write_all(prefix)?;
             match value {
                 Value::Bool(b) => out.write_all(if *b { b"true" } else { b"false" })?,
-                Value::Int(n) => out.write_all(self.ints.format(*n).as_bytes())?,
-                Value::Float(x) if x.is_finite() => {
-                    write_float(out, *x, &mut self.floats, &mut self.ints)?
-                }
+                Value::Int(n) => self.0.write_int(out, *n)?,
+                Value::Float(x) if x.is_finite() => self.0.write_float(out, *x)?,
                 Value::Float(_) => out.write_all(b"null")?,
                 Value::Str(s) => write_json_string(out, s)?,
                 Value::Ip(ip) => write!(out, "\"{ip}\"")?,

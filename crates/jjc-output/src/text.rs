@@ -2,40 +2,60 @@
 
 use std::io::{self, Write};
 
-/// Integral floats below this magnitude are written through the integer formatter: ryu
-/// writes them as the integer and `.0` too (it switches to exponents from 1e16 on).
+/// Integral floats below this magnitude are written through the integer formatter, which
+/// gives the shortest round-trip text too (the integer and `.0`; exponents start at 1e16).
 const INTEGRAL_FAST_PATH: f64 = 1e15;
 
-/// The text of a float: shortest round-trip (`0.1`, `1.0`, `1e-7`, `1e16`), `nan`, `inf`
-/// or `-inf`. Python's `float()` and pandas read every one of these back exactly.
-#[inline]
-pub(crate) fn float_text(value: f64, buf: &mut ryu::Buffer) -> &str {
-    if value.is_nan() {
-        "nan"
-    } else if value.is_infinite() {
-        if value > 0.0 { "inf" } else { "-inf" }
-    } else {
-        buf.format_finite(value)
-    }
+/// Magnitudes from which the shortest text has an exponent with a sign (`1e+16`), which jjc
+/// writes without it (`1e16`).
+const POSITIVE_EXPONENTS: f64 = 1e16;
+
+/// Reusable buffers for the text of numbers.
+#[derive(Default)]
+pub(crate) struct NumberBuffers {
+    floats: zmij::Buffer,
+    ints: itoa::Buffer,
 }
 
-/// Writes [`float_text`] of `value`; integral values (counts, lengths and ports kept as
-/// floats are common in feature tables) take a faster path with the same text.
-#[inline]
-pub(crate) fn write_float(
-    out: &mut impl Write,
-    value: f64,
-    floats: &mut ryu::Buffer,
-    ints: &mut itoa::Buffer,
-) -> io::Result<()> {
-    // `as i64` saturates and maps NaN to 0, so the round trip holds only for integral
-    // values in range (and is cheaper than `trunc` on baseline x86_64, which calls libm).
-    let whole = value as i64;
-    if whole as f64 == value && value.abs() < INTEGRAL_FAST_PATH && value != 0.0 {
-        out.write_all(ints.format(whole).as_bytes())?;
-        return out.write_all(b".0");
+impl NumberBuffers {
+    /// Writes an integer.
+    #[inline]
+    pub(crate) fn write_int(&mut self, out: &mut impl Write, value: i64) -> io::Result<()> {
+        out.write_all(self.ints.format(value).as_bytes())
     }
-    out.write_all(float_text(value, floats).as_bytes())
+
+    /// Writes a float as its shortest round-trip text (`0.1`, `1.0`, `1e-7`, `1e16`), or
+    /// `nan`, `inf`, `-inf`: Python's `float()` and pandas read every one of them back
+    /// exactly. Integral values (counts, lengths and ports kept as floats are common in
+    /// feature tables) take a faster path with the same text.
+    #[inline]
+    pub(crate) fn write_float(&mut self, out: &mut impl Write, value: f64) -> io::Result<()> {
+        // `as i64` saturates and maps NaN to 0, so the round trip holds only for integral
+        // values in range (and is cheaper than `trunc` on baseline x86_64, which calls libm).
+        let whole = value as i64;
+        if whole as f64 == value && value.abs() < INTEGRAL_FAST_PATH {
+            if whole == 0 && value.is_sign_negative() {
+                return out.write_all(b"-0.0");
+            }
+            out.write_all(self.ints.format(whole).as_bytes())?;
+            return out.write_all(b".0");
+        }
+        if value.is_nan() {
+            return out.write_all(b"nan");
+        }
+        if value.is_infinite() {
+            return out.write_all(if value > 0.0 { b"inf" } else { b"-inf" });
+        }
+        let text = self.floats.format_finite(value);
+        if value.abs() >= POSITIVE_EXPONENTS
+            && let Some((mantissa, exponent)) = text.split_once("e+")
+        {
+            out.write_all(mantissa.as_bytes())?;
+            out.write_all(b"e")?;
+            return out.write_all(exponent.as_bytes());
+        }
+        out.write_all(text.as_bytes())
+    }
 }
 
 /// Writes `s` as a CSV field: as is, or quoted with inner quotes doubled when it contains
@@ -115,27 +135,35 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
+    fn float(v: f64) -> String {
+        let mut out = Vec::new();
+        NumberBuffers::default().write_float(&mut out, v).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
     #[test]
     fn floats_are_shortest_round_trip_and_python_readable() {
-        let mut b = ryu::Buffer::new();
-        let cases: [(f64, &str); 14] = [
+        let cases: [(f64, &str); 17] = [
             (0.1, "0.1"),
             (1.0, "1.0"),
             (-0.0, "-0.0"),
             (0.0, "0.0"),
             (1e-7, "1e-7"),
             (1e16, "1e16"),
+            (-1.2345678901234568e16, "-1.2345678901234568e16"),
             (1.5e300, "1.5e300"),
             (123456789.0, "123456789.0"),
+            (1e15, "1000000000000000.0"),
             (0.30000000000000004, "0.30000000000000004"),
             (1_700_000_000.123456, "1700000000.123456"),
             (f64::NAN, "nan"),
             (f64::INFINITY, "inf"),
             (f64::NEG_INFINITY, "-inf"),
             (5e-324, "5e-324"),
+            (0.00001, "0.00001"),
         ];
         for (v, want) in cases {
-            let got = float_text(v, &mut b);
+            let got = float(v);
             assert_eq!(got, want, "{v:?}");
             // Every text reads back to the same float (as Python's float() would).
             let back: f64 = got.parse().unwrap();
@@ -143,25 +171,33 @@ mod tests {
         }
     }
 
+    /// ryu's text, the format jjc's tables have always had.
+    fn ryu_text(v: f64) -> String {
+        match v {
+            v if v.is_nan() => "nan".into(),
+            f64::INFINITY => "inf".into(),
+            f64::NEG_INFINITY => "-inf".into(),
+            v => ryu::Buffer::new().format_finite(v).to_string(),
+        }
+    }
+
     #[test]
-    fn integral_floats_take_the_fast_path_with_ryus_text() {
-        let (mut floats, mut ints, mut check) = (
-            ryu::Buffer::new(),
-            itoa::Buffer::new(),
-            ryu::Buffer::new(),
-        );
+    fn float_text_is_ryus_on_integers_and_any_bit_pattern() {
         let mut values = vec![0.0, -0.0, 1.0, -1.0, 60.0, 1500.0, 65535.0, 1e14, 1e15, 1e16];
         values.extend([999_999_999_999_999.0, -999_999_999_999_999.0, 2f64.powi(49)]);
         values.extend((0..2000i64).map(|i| (i * i * 7919) as f64));
         values.extend([0.5, -2.5, 1e15 + 0.5, f64::NAN, f64::INFINITY, 1e300, 5e-324]);
+        // xorshift over raw bit patterns: every exponent and sign.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push(f64::from_bits(x));
+            values.push((x >> 11) as f64 / (1u64 << 53) as f64 * 1500.0);
+        }
         for v in values {
-            let mut out = Vec::new();
-            write_float(&mut out, v, &mut floats, &mut ints).unwrap();
-            assert_eq!(
-                String::from_utf8(out).unwrap(),
-                float_text(v, &mut check),
-                "{v:?}"
-            );
+            assert_eq!(float(v), ryu_text(v), "{v:?} ({:#x})", v.to_bits());
         }
     }
 
