@@ -96,6 +96,7 @@ if [[ -n "$info_packets" ]]; then
         echo "bench: warning: jjc info counts $info_packets packets, jjc-synth wrote $packets" >&2
     packets="$info_packets"
 fi
+run "seed, JIT, 1 thread" "$jjc" run "$capture" "${seed[@]}" --threads 1 -o "$out/seed.csv" --quiet
 run "seed, JIT" "$jjc" run "$capture" "${seed[@]}" -o "$out/seed.csv" --quiet
 run "seed, interpreter" "$jjc" run "$capture" "${seed[@]}" --backend interp -o "$out/seed.csv" --quiet
 run "JJ-CORE, JIT, 1 thread" "$jjc" run "$capture" --threads 1 -o "$out/core.csv" --quiet
@@ -118,6 +119,23 @@ for r in "${results[@]}"; do
         printf "%-24s %9.3f %14.0f %10.1f %9.2f %12s\n", l, s, rate, mbs, ratio, mem
     }'
 done
+
+# Thread scaling: the default thread count against one thread, same features.
+secs_of() {
+    local r label secs kb
+    for r in "${results[@]}"; do
+        IFS='|' read -r label secs kb <<<"$r"
+        [[ "$label" == "$1" ]] && echo "$secs"
+    done
+}
+for f in seed JJ-CORE; do
+    one="$(secs_of "$f, JIT, 1 thread")"
+    all="$(secs_of "$f, JIT")"
+    awk -v f="$f" -v o="$one" -v a="$all" -v n="$(nproc)" 'BEGIN {
+        if (a > 0) printf "%s: default threads (%d cores) %.2fx faster than 1 thread\n", f, n, o / a
+    }'
+done
+echo
 
 # Memory at a million concurrent flows: every flow opens, then answers 30 s later.
 churn="$out/churn1m.pcap"
