@@ -78,7 +78,8 @@ where
             let written = &written;
             let mut workers = Vec::with_capacity(others.len());
             for (i, mut mine) in others.into_iter().enumerate() {
-                let mut hand = Handing::new(part_tx.clone(), encoder.clone(), label, written, threads);
+                let mut hand =
+                    Handing::new(part_tx.clone(), encoder.clone(), label, written, threads);
                 let share = Share {
                     index: i + 1,
                     of: threads,

@@ -219,7 +219,8 @@ impl Pipeline {
         progress: &mut Option<&mut dyn Progress>,
     ) -> Result<(), PipelineError> {
         let report = Report { summary, progress };
-        let partitions = FlowTable::new(self.config.flow.clone(), jjc_flow::NoFeatures)?.partitions();
+        let partitions =
+            FlowTable::new(self.config.flow.clone(), jjc_flow::NoFeatures)?.partitions();
         let threads = self.config.thread_count().clamp(1, partitions);
         if threads > 1
             && let Some(others) = reopen(readers, threads - 1)?
@@ -271,7 +272,12 @@ struct Direct<'o, 's, 'l> {
 }
 
 impl<E: Exec> Batches<E> for Direct<'_, '_, '_> {
-    fn hand(&mut self, table: &mut FlowTableOf<'_, E>, _: u64, _: usize) -> Result<bool, PipelineError> {
+    fn hand(
+        &mut self,
+        table: &mut FlowTableOf<'_, E>,
+        _: u64,
+        _: usize,
+    ) -> Result<bool, PipelineError> {
         table.drain_ended(&mut self.ended);
         self.out
             .write_flows(&mut self.ended, self.label, table.handler_mut())?;

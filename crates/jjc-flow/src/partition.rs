@@ -388,7 +388,14 @@ mod tests {
             let mut p = jjc_abi::PacketView::default();
             (p.protocol, p.src_port, p.dst_port) = (17, port, 53);
             let key = FlowKey::of(&p);
-            part.process(&mut p, &key, partition_hash(&key), 0.0, &cfg, &mut NoFeatures);
+            part.process(
+                &mut p,
+                &key,
+                partition_hash(&key),
+                0.0,
+                &cfg,
+                &mut NoFeatures,
+            );
         }
         assert_eq!(part.live(), 5000);
         assert!(part.slots.capacity() >= 5000 && part.index.capacity() >= 5000);

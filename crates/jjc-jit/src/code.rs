@@ -193,7 +193,11 @@ fn lower(
 }
 
 /// Verifies one lowered function and compiles it to machine code (kept in `ctx`).
-fn compile(isa: &dyn TargetIsa, ctx: &mut Context, kind: kir::FunctionKind) -> Result<(), JitError> {
+fn compile(
+    isa: &dyn TargetIsa,
+    ctx: &mut Context,
+    kind: kir::FunctionKind,
+) -> Result<(), JitError> {
     let function = function_name(kind);
     if let Err(errors) = verify_function(&ctx.func, isa) {
         return Err(JitError::Verifier {

@@ -95,12 +95,14 @@ impl Sink {
                 target: Destination::Stdout.describe(),
                 source,
             }),
-            Sink::File { temp, path } => temp.persist(&path).map(drop).map_err(|e| {
-                OutputError::Persist {
-                    path,
-                    source: e.error,
-                }
-            }),
+            Sink::File { temp, path } => {
+                temp.persist(&path)
+                    .map(drop)
+                    .map_err(|e| OutputError::Persist {
+                        path,
+                        source: e.error,
+                    })
+            }
         }
     }
 }

@@ -183,10 +183,20 @@ mod tests {
 
     #[test]
     fn float_text_is_ryus_on_integers_and_any_bit_pattern() {
-        let mut values = vec![0.0, -0.0, 1.0, -1.0, 60.0, 1500.0, 65535.0, 1e14, 1e15, 1e16];
+        let mut values = vec![
+            0.0, -0.0, 1.0, -1.0, 60.0, 1500.0, 65535.0, 1e14, 1e15, 1e16,
+        ];
         values.extend([999_999_999_999_999.0, -999_999_999_999_999.0, 2f64.powi(49)]);
         values.extend((0..2000i64).map(|i| (i * i * 7919) as f64));
-        values.extend([0.5, -2.5, 1e15 + 0.5, f64::NAN, f64::INFINITY, 1e300, 5e-324]);
+        values.extend([
+            0.5,
+            -2.5,
+            1e15 + 0.5,
+            f64::NAN,
+            f64::INFINITY,
+            1e300,
+            5e-324,
+        ]);
         // xorshift over raw bit patterns: every exponent and sign.
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         for _ in 0..200_000 {

@@ -8,9 +8,9 @@ use jjc_abi::{Column, Value};
 
 use crate::destination::{Destination, Sink};
 use crate::encode::{RowEncoder, check_row};
-use crate::text_writer::TextWriter;
 #[cfg(feature = "parquet")]
 use crate::parquet::ParquetWriter;
+use crate::text_writer::TextWriter;
 use crate::{Format, OutputError};
 
 /// The format-specific half of a [`TableWriter`].
@@ -131,7 +131,6 @@ impl TableWriter {
         sink.map_err(|source| OutputError::Write { target, source })?
             .commit()
     }
-
 
     fn io_error(&self, source: io::Error) -> OutputError {
         OutputError::Write {
@@ -306,7 +305,13 @@ mod tests {
         let mut encoder = w.encoder().unwrap();
         let mut bytes = Vec::new();
         let short = encoder.encode(&rows()[0][..2], &mut bytes).unwrap_err();
-        assert!(matches!(short, OutputError::RowLength { expected: 5, found: 2 }));
+        assert!(matches!(
+            short,
+            OutputError::RowLength {
+                expected: 5,
+                found: 2
+            }
+        ));
         let mut wrong = rows()[0].clone();
         wrong[1] = Value::Float(1.0);
         let mismatch = encoder.encode(&wrong, &mut bytes).unwrap_err();
