@@ -12,4 +12,4 @@ pub mod kernel;
 pub mod packet;
 pub use kernel::{FinishFn, FlowView, UpdateFn};
 pub use packet::{Direction, IpBytes, MAX_VLANS, PacketView, TcpFlags};
-pub use table::{Column, ColumnType, Value};
+pub use table::{CellSink, Column, ColumnType, Value};

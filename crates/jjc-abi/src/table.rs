@@ -76,3 +76,48 @@ impl Value {
         }
     }
 }
+
+/// Takes the cells of one row, left to right, without building [`Value`]s: the path from a
+/// finished flow straight to output text.
+pub trait CellSink {
+    /// A boolean cell.
+    fn bool(&mut self, value: bool);
+    /// An integer cell.
+    fn int(&mut self, value: i64);
+    /// A float cell.
+    fn float(&mut self, value: f64);
+    /// A text cell.
+    fn str(&mut self, value: &str);
+    /// An address cell.
+    fn ip(&mut self, value: IpAddr);
+
+    /// A cell given as a [`Value`].
+    fn value(&mut self, value: &Value) {
+        match value {
+            Value::Bool(b) => self.bool(*b),
+            Value::Int(n) => self.int(*n),
+            Value::Float(x) => self.float(*x),
+            Value::Str(s) => self.str(s),
+            Value::Ip(ip) => self.ip(*ip),
+        }
+    }
+}
+
+/// Collects the cells as values.
+impl CellSink for Vec<Value> {
+    fn bool(&mut self, value: bool) {
+        self.push(Value::Bool(value));
+    }
+    fn int(&mut self, value: i64) {
+        self.push(Value::Int(value));
+    }
+    fn float(&mut self, value: f64) {
+        self.push(Value::Float(value));
+    }
+    fn str(&mut self, value: &str) {
+        self.push(Value::Str(value.to_string()));
+    }
+    fn ip(&mut self, value: IpAddr) {
+        self.push(Value::Ip(value));
+    }
+}

@@ -1,6 +1,6 @@
 //! The engine's own columns and how a flow fills them.
 
-use jjc_abi::{Column, ColumnType, Value};
+use jjc_abi::{CellSink, Column, ColumnType};
 use jjc_flow::FlowRecord;
 
 /// The identity columns every table starts with.
@@ -24,16 +24,14 @@ pub fn identity_columns() -> Vec<Column> {
 /// The name of the column that says which capture a row came from (several inputs only).
 pub(crate) const CAPTURE_COLUMN: &str = "capture";
 
-/// Appends the identity values of `r` to `row`.
-pub(crate) fn push_identity(r: &FlowRecord, row: &mut Vec<Value>) {
-    row.extend([
-        Value::Ip(r.src_addr()),
-        Value::Ip(r.dst_addr()),
-        Value::Int(i64::from(r.src_port)),
-        Value::Int(i64::from(r.dst_port)),
-        Value::Int(i64::from(r.protocol)),
-        Value::Int(i64::from(r.vlan_id())),
-        Value::Float(r.start_time),
-        Value::Float(r.end_time),
-    ]);
+/// Gives `sink` the identity cells of `r`.
+pub(crate) fn emit_identity(r: &FlowRecord, sink: &mut impl CellSink) {
+    sink.ip(r.src_addr());
+    sink.ip(r.dst_addr());
+    sink.int(i64::from(r.src_port));
+    sink.int(i64::from(r.dst_port));
+    sink.int(i64::from(r.protocol));
+    sink.int(i64::from(r.vlan_id()));
+    sink.float(r.start_time);
+    sink.float(r.end_time);
 }

@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use jjc_abi::{Column, FinishFn, FlowView, PacketView, UpdateFn, Value};
+use jjc_abi::{CellSink, Column, FinishFn, FlowView, PacketView, UpdateFn, Value};
 use jjc_flow::{FlowHandler, FlowRecord};
 use jjc_kernel::{Exec, Kernel, KernelOptions, PercentileMode};
 use jjc_sema::{Library, Selection, Sources, select_groups};
@@ -304,18 +304,18 @@ impl<'k, E: Exec> KernelHandler<'k, E> {
         }
     }
 
-    /// Finishes an ended flow: appends its feature values to `row` and frees its state.
+    /// Finishes an ended flow: gives `sink` its feature cells and frees its state.
     pub(crate) fn finish(
         &mut self,
         record: &FlowRecord,
         state: &mut FlowState,
-        row: &mut Vec<Value>,
+        sink: &mut impl CellSink,
     ) {
         let view = flow_view(record);
         let kernel = &self.features.kernel;
         self.exec.finish(&mut state.slots, &view, &mut self.cells);
         if state.natives.is_empty() {
-            kernel.cells_to_values_with_state(&self.cells, &state.slots, row);
+            kernel.emit_cells(&self.cells, &state.slots, sink);
             kernel.drop_state(&mut state.slots);
             return;
         }
@@ -329,12 +329,16 @@ impl<'k, E: Exec> KernelHandler<'k, E> {
         for part in &self.features.layout {
             match *part {
                 Part::Kernel { start, len } => {
-                    row.extend_from_slice(&self.kernel_values[start..start + len])
+                    for v in &self.kernel_values[start..start + len] {
+                        sink.value(v);
+                    }
                 }
                 Part::Native(i) => {
                     let values = &mut self.native_values[i];
                     values.resize(self.features.natives[i].columns.len(), Value::Int(0));
-                    row.append(values);
+                    for v in values.iter() {
+                        sink.value(v);
+                    }
                 }
             }
         }

@@ -20,7 +20,7 @@ use jjc_output::RowEncoder;
 
 use crate::error::PipelineError;
 use crate::features::{CompiledFeatures, FlowState, KernelHandler};
-use crate::pipeline::{RowWriter, flow_row};
+use crate::pipeline::{RowWriter, emit_row};
 use crate::scan::{Batches, FlowTableOf, Report, Share, scan};
 
 /// The settings of one parallel run.
@@ -127,7 +127,6 @@ struct Handing<'w> {
     /// The number of workers.
     threads: u64,
     ended: Vec<EndedFlow<FlowState>>,
-    row: Vec<Value>,
 }
 
 impl<'w> Handing<'w> {
@@ -145,7 +144,6 @@ impl<'w> Handing<'w> {
             written,
             threads: threads as u64,
             ended: Vec::new(),
-            row: Vec::new(),
         }
     }
 }
@@ -161,14 +159,20 @@ impl<E: Exec> Batches<E> for Handing<'_> {
         let mut rows = Vec::with_capacity(self.ended.len());
         let mut bytes = Vec::new();
         for mut flow in self.ended.drain(..) {
-            flow_row(&mut flow, self.label, table.handler_mut(), &mut self.row);
+            let handler = table.handler_mut();
             let cells = match &mut self.encoder {
                 Some(encoder) => {
                     let start = bytes.len();
-                    encoder.encode(&self.row, &mut bytes)?;
+                    encoder.encode_cells(&mut bytes, |cells| {
+                        emit_row(&mut flow, self.label, handler, cells);
+                    })?;
                     Cells::Encoded(start..bytes.len())
                 }
-                None => Cells::Values(self.row.clone()),
+                None => {
+                    let mut row = Vec::new();
+                    emit_row(&mut flow, self.label, handler, &mut row);
+                    Cells::Values(row)
+                }
             };
             rows.push(OrderedRow {
                 event_time: flow.event_time,

@@ -3,13 +3,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use jjc_abi::{Column, ColumnType, Value};
+use jjc_abi::{CellSink, Column, ColumnType, Value};
 use jjc_capture::CaptureReader;
 use jjc_flow::{EndedFlow, FlowTable};
 use jjc_kernel::{Exec, Interpreter};
 use jjc_output::RowEncoder;
 
-use crate::columns::{CAPTURE_COLUMN, identity_columns, push_identity};
+use crate::columns::{CAPTURE_COLUMN, emit_identity, identity_columns};
 use crate::config::{RunConfig, SortOrder};
 use crate::error::PipelineError;
 use crate::features::{Backend, CompiledFeatures, FlowState, KernelHandler};
@@ -305,19 +305,18 @@ pub(crate) fn account_reader(reader: &CaptureReader, records: u64, summary: &mut
     }
 }
 
-/// Builds the row of an ended flow: identity, the capture label, then the features.
-pub(crate) fn flow_row<E: Exec>(
+/// Gives `sink` the row of an ended flow: identity, the capture label, then the features.
+pub(crate) fn emit_row<E: Exec>(
     flow: &mut EndedFlow<FlowState>,
     label: Option<&str>,
     handler: &mut KernelHandler<'_, E>,
-    row: &mut Vec<Value>,
+    sink: &mut impl CellSink,
 ) {
-    row.clear();
-    push_identity(&flow.record, row);
+    emit_identity(&flow.record, sink);
     if let Some(l) = label {
-        row.push(Value::Str(l.to_string()));
+        sink.str(l);
     }
-    handler.finish(&flow.record, &mut flow.state, row);
+    handler.finish(&flow.record, &mut flow.state, sink);
 }
 
 /// Inputs opened and checked, ready to run.
@@ -347,7 +346,11 @@ fn open(input: &Input) -> Result<CaptureReader, PipelineError> {
 pub(crate) struct RowWriter<'s> {
     sort: SortOrder,
     sink: &'s mut dyn RowSink,
+    /// The sink's text formatter, when it takes rows as text.
+    encoder: Option<RowEncoder>,
+    /// The row being built: as values, or as text.
     row: Vec<Value>,
+    text: Vec<u8>,
     held: Vec<(f64, Held)>,
     flows: u64,
 }
@@ -362,8 +365,10 @@ impl<'s> RowWriter<'s> {
     fn new(sort: SortOrder, sink: &'s mut dyn RowSink) -> Self {
         RowWriter {
             sort,
+            encoder: sink.encoder(),
             sink,
             row: Vec::new(),
+            text: Vec::new(),
             held: Vec::new(),
             flows: 0,
         }
@@ -375,12 +380,28 @@ impl<'s> RowWriter<'s> {
         label: Option<&str>,
         handler: &mut KernelHandler<'_, E>,
     ) -> Result<(), PipelineError> {
-        let mut row = std::mem::take(&mut self.row);
         for mut flow in ended.drain(..) {
-            flow_row(&mut flow, label, handler, &mut row);
-            self.push(flow.record.start_time, &row)?;
+            let start = flow.record.start_time;
+            if let Some(encoder) = &mut self.encoder {
+                let mut text = std::mem::take(&mut self.text);
+                text.clear();
+                let encoded = encoder.encode_cells(&mut text, |cells| {
+                    emit_row(&mut flow, label, handler, cells);
+                });
+                let written = encoded
+                    .map_err(PipelineError::from)
+                    .and_then(|()| self.push_encoded(start, &text));
+                self.text = text;
+                written?;
+            } else {
+                let mut row = std::mem::take(&mut self.row);
+                row.clear();
+                emit_row(&mut flow, label, handler, &mut row);
+                let written = self.push(start, &row);
+                self.row = row;
+                written?;
+            }
         }
-        self.row = row;
         Ok(())
     }
 
@@ -398,7 +419,7 @@ impl<'s> RowWriter<'s> {
 
     /// The sink's row formatter for other threads, if it takes rows as text.
     pub(crate) fn encoder(&self) -> Option<RowEncoder> {
-        self.sink.encoder()
+        self.encoder.clone()
     }
 
     /// Writes one flow's row as text from [`RowWriter::encoder`] (or holds it).

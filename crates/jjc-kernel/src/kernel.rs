@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use jjc_abi::{Column, ColumnType, FlowView, PacketView, Value};
+use jjc_abi::{CellSink, Column, ColumnType, FlowView, PacketView, Value};
 use jjc_syntax::Span;
 
 use crate::flow_strings::{StringPool, stored_text};
@@ -184,7 +184,7 @@ impl Kernel {
     /// run-time strings or after its state is gone: a run-time string (an SNI, a JA3 hash)
     /// reads as `""`. [`Kernel::cells_to_values_with_state`] resolves them.
     pub fn cells_to_values(&self, cells: &[u64], out: &mut Vec<Value>) {
-        self.values(cells, 0, out);
+        self.emit(cells, 0, out);
     }
 
     /// Appends one [`Value`] per column from the cells `finish` wrote, resolving run-time
@@ -193,6 +193,16 @@ impl Kernel {
     /// The state must have been initialised by [`Kernel::init_state`] of this kernel and run
     /// only by this kernel's backends (as for [`Kernel::drop_state`]).
     pub fn cells_to_values_with_state(&self, cells: &[u64], state: &[u64], out: &mut Vec<Value>) {
+        self.emit_cells(cells, state, out);
+    }
+
+    /// Gives `sink` one cell per column from the cells `finish` wrote, run-time strings
+    /// resolved in the flow's `state` (call it before [`Kernel::drop_state`]): as
+    /// [`Kernel::cells_to_values_with_state`] without building values.
+    ///
+    /// The state must have been initialised by [`Kernel::init_state`] of this kernel and run
+    /// only by this kernel's backends (as for [`Kernel::drop_state`]).
+    pub fn emit_cells(&self, cells: &[u64], state: &[u64], sink: &mut impl CellSink) {
         let strings = self
             .buffers
             .iter()
@@ -200,30 +210,28 @@ impl Kernel {
             .and_then(|(slot, _)| state.get(*slot))
             .copied()
             .unwrap_or(0);
-        self.values(cells, strings, out);
+        self.emit(cells, strings, sink);
     }
 
-    /// [`Kernel::cells_to_values_with_state`] with the strings slot's value.
-    fn values(&self, cells: &[u64], strings: u64, out: &mut Vec<Value>) {
-        let text = |id: u64| -> String {
-            if let Some(s) = usize::try_from(id).ok().and_then(|i| self.strings.get(i)) {
-                return s.clone();
-            }
-            // SAFETY: `strings` is 0 or the strings slot of a live state of this kernel (the
-            // contract of `cells_to_values_with_state`).
-            unsafe { stored_text(strings, id as i64) }
-                .unwrap_or_default()
-                .to_string()
-        };
+    /// [`Kernel::emit_cells`] with the strings slot's value.
+    fn emit(&self, cells: &[u64], strings: u64, sink: &mut impl CellSink) {
         for (col, first) in self.columns.iter().zip(&self.column_cells) {
             let cell = |i: u32| cells.get((first + i) as usize).copied().unwrap_or(0);
-            out.push(match col.ty {
-                ColumnType::Bool => Value::Bool(cell(0) != 0),
-                ColumnType::Int => Value::Int(cell(0) as i64),
-                ColumnType::Float => Value::Float(f64::from_bits(cell(0))),
-                ColumnType::Str => Value::Str(text(cell(0))),
-                ColumnType::Ip => Value::Ip(ip_from_words(cell(0), cell(1))),
-            });
+            match col.ty {
+                ColumnType::Bool => sink.bool(cell(0) != 0),
+                ColumnType::Int => sink.int(cell(0) as i64),
+                ColumnType::Float => sink.float(f64::from_bits(cell(0))),
+                ColumnType::Str => {
+                    let id = cell(0);
+                    match usize::try_from(id).ok().and_then(|i| self.strings.get(i)) {
+                        Some(s) => sink.str(s),
+                        // SAFETY: `strings` is 0 or the strings slot of a live state of this
+                        // kernel (the contract of `emit_cells`).
+                        None => sink.str(unsafe { stored_text(strings, id as i64) }.unwrap_or("")),
+                    }
+                }
+                ColumnType::Ip => sink.ip(ip_from_words(cell(0), cell(1))),
+            }
         }
     }
 

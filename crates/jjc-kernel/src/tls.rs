@@ -310,7 +310,12 @@ fn str_field(m: &TlsMessages, f: TlsField) -> String {
 /// `slot` is the address of a TLS slot; `ptr[0..len]` is readable.
 pub unsafe extern "C" fn jjc_tls_parse(slot: i64, ptr: i64, len: i64) -> i64 {
     // SAFETY: per the contract.
-    let found = TlsMessages::parse(unsafe { bytes(ptr, len) });
+    let data = unsafe { bytes(ptr, len) };
+    // Most payloads are not TLS handshakes: answer them before building the (large) result.
+    if !looks_like_tls(data) {
+        return 0;
+    }
+    let found = TlsMessages::parse(data);
     if found.is_empty() {
         return 0;
     }

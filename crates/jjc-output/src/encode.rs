@@ -3,10 +3,11 @@
 //! are. Both [`crate::TableWriter::write_row`] and the encoder format with the functions here,
 //! so a table is byte-for-byte the same whichever thread formatted its rows.
 
-use std::io::{self, Write};
+use std::io::Write;
+use std::net::IpAddr;
 use std::sync::Arc;
 
-use jjc_abi::{Column, Value};
+use jjc_abi::{CellSink, Column, ColumnType, Value};
 
 use crate::OutputError;
 use crate::text::{NumberBuffers, write_csv_field, write_json_string};
@@ -37,67 +38,192 @@ impl TextLayout {
     }
 }
 
-/// Reusable number-formatting buffers.
-#[derive(Default)]
-pub(crate) struct NumberText(NumberBuffers);
+/// Formats rows, cell by cell, into bytes: the one place text rows are made.
+#[derive(Clone)]
+pub(crate) struct RowText {
+    columns: Arc<[Column]>,
+    layout: TextLayout,
+    numbers: NumberBuffers,
+}
 
-impl std::fmt::Debug for NumberText {
+impl std::fmt::Debug for RowText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("NumberText")
+        f.debug_struct("RowText")
+            .field("columns", &self.columns.len())
+            .field("layout", &self.layout)
+            .finish_non_exhaustive()
     }
 }
 
-impl NumberText {
-    /// Writes one row (already checked against the columns) in `layout`, line end included.
-    pub(crate) fn write_row(
-        &mut self,
-        layout: &TextLayout,
-        row: &[Value],
-        out: &mut impl Write,
-    ) -> io::Result<()> {
-        match layout {
-            TextLayout::Csv => self.write_csv_row(row, out),
-            TextLayout::JsonLines(keys) => self.write_json_row(keys, row, out),
+impl RowText {
+    pub(crate) fn new(columns: Arc<[Column]>, layout: TextLayout) -> RowText {
+        RowText {
+            columns,
+            layout,
+            numbers: NumberBuffers::default(),
         }
     }
 
-    fn write_csv_row(&mut self, row: &[Value], out: &mut impl Write) -> io::Result<()> {
-        for (i, value) in row.iter().enumerate() {
-            if i > 0 {
-                out.write_all(b",")?;
-            }
-            match value {
-                Value::Bool(b) => out.write_all(if *b { b"true" } else { b"false" })?,
-                Value::Int(n) => self.0.write_int(out, *n)?,
-                Value::Float(x) => self.0.write_float(out, *x)?,
-                Value::Str(s) => write_csv_field(out, s)?,
-                Value::Ip(ip) => write!(out, "{ip}")?,
-            }
+    /// Appends the text of the row `fill` gives, line end included. A row that does not fit
+    /// the columns is an error, and nothing of it is appended.
+    pub(crate) fn encode_with(
+        &mut self,
+        out: &mut Vec<u8>,
+        fill: impl FnOnce(&mut CellWriter<'_>),
+    ) -> Result<(), OutputError> {
+        let start = out.len();
+        let mut cells = CellWriter {
+            columns: &self.columns,
+            layout: &self.layout,
+            numbers: &mut self.numbers,
+            out,
+            count: 0,
+            mismatch: None,
+        };
+        fill(&mut cells);
+        let result = cells.finish();
+        if result.is_err() {
+            out.truncate(start);
         }
-        out.write_all(b"\n")
+        result
     }
 
-    fn write_json_row(
-        &mut self,
-        keys: &[Box<[u8]>],
-        row: &[Value],
-        out: &mut impl Write,
-    ) -> io::Result<()> {
-        if row.is_empty() {
-            return out.write_all(b"{}\n");
+    /// [`RowText::encode_with`] of a row of values.
+    pub(crate) fn encode(&mut self, row: &[Value], out: &mut Vec<u8>) -> Result<(), OutputError> {
+        self.encode_with(out, |cells| {
+            for value in row {
+                cells.value(value);
+            }
+        })
+    }
+}
+
+/// Writes the cells of one row as text, checking each against its column; made by
+/// [`RowEncoder::encode_cells`].
+pub struct CellWriter<'a> {
+    columns: &'a [Column],
+    layout: &'a TextLayout,
+    numbers: &'a mut NumberBuffers,
+    out: &'a mut Vec<u8>,
+    /// Cells given so far.
+    count: usize,
+    /// The first cell whose type was not its column's: (column, its type, the cell's).
+    mismatch: Option<(usize, ColumnType)>,
+}
+
+impl std::fmt::Debug for CellWriter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CellWriter")
+            .field("count", &self.count)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CellWriter<'_> {
+    /// Starts the next cell, of type `ty`: writes what comes before it. `false` (and nothing
+    /// written) if the row no longer fits its columns.
+    #[inline]
+    fn begin(&mut self, ty: ColumnType) -> bool {
+        let i = self.count;
+        self.count += 1;
+        if self.mismatch.is_some() {
+            return false;
         }
-        for (prefix, value) in keys.iter().zip(row) {
-            out.write_all(prefix)?;
-            match value {
-                Value::Bool(b) => out.write_all(if *b { b"true" } else { b"false" })?,
-                Value::Int(n) => self.0.write_int(out, *n)?,
-                Value::Float(x) if x.is_finite() => self.0.write_float(out, *x)?,
-                Value::Float(_) => out.write_all(b"null")?,
-                Value::Str(s) => write_json_string(out, s)?,
-                Value::Ip(ip) => write!(out, "\"{ip}\"")?,
+        match self.columns.get(i) {
+            Some(c) if c.ty == ty => {}
+            Some(_) => {
+                self.mismatch = Some((i, ty));
+                return false;
+            }
+            None => return false,
+        }
+        match self.layout {
+            TextLayout::Csv => {
+                if i > 0 {
+                    self.out.push(b',');
+                }
+            }
+            TextLayout::JsonLines(keys) => {
+                if let Some(key) = keys.get(i) {
+                    self.out.extend_from_slice(key);
+                }
             }
         }
-        out.write_all(b"}\n")
+        true
+    }
+
+    /// Ends the row: its line end, or why it does not fit the columns.
+    fn finish(self) -> Result<(), OutputError> {
+        if self.count != self.columns.len() {
+            return Err(OutputError::RowLength {
+                expected: self.columns.len(),
+                found: self.count,
+            });
+        }
+        if let Some((i, found)) = self.mismatch {
+            let column = self.columns.get(i);
+            return Err(OutputError::TypeMismatch {
+                column: column.map(|c| c.name.clone()).unwrap_or_default(),
+                expected: column.map_or(found, |c| c.ty),
+                found,
+            });
+        }
+        match self.layout {
+            TextLayout::Csv => self.out.push(b'\n'),
+            TextLayout::JsonLines(_) if self.count == 0 => self.out.extend_from_slice(b"{}\n"),
+            TextLayout::JsonLines(_) => self.out.extend_from_slice(b"}\n"),
+        }
+        Ok(())
+    }
+
+    fn is_json(&self) -> bool {
+        matches!(self.layout, TextLayout::JsonLines(_))
+    }
+}
+
+// Writing into a Vec cannot fail: the `io::Result`s below are always `Ok`.
+impl CellSink for CellWriter<'_> {
+    fn bool(&mut self, value: bool) {
+        if self.begin(ColumnType::Bool) {
+            self.out
+                .extend_from_slice(if value { b"true" } else { b"false" });
+        }
+    }
+
+    fn int(&mut self, value: i64) {
+        if self.begin(ColumnType::Int) {
+            let _ = self.numbers.write_int(self.out, value);
+        }
+    }
+
+    fn float(&mut self, value: f64) {
+        if self.begin(ColumnType::Float) {
+            if self.is_json() && !value.is_finite() {
+                self.out.extend_from_slice(b"null");
+            } else {
+                let _ = self.numbers.write_float(self.out, value);
+            }
+        }
+    }
+
+    fn str(&mut self, value: &str) {
+        if self.begin(ColumnType::Str) {
+            let _ = if self.is_json() {
+                write_json_string(self.out, value)
+            } else {
+                write_csv_field(self.out, value)
+            };
+        }
+    }
+
+    fn ip(&mut self, value: IpAddr) {
+        if self.begin(ColumnType::Ip) {
+            let _ = if self.is_json() {
+                write!(self.out, "\"{value}\"")
+            } else {
+                write!(self.out, "{value}")
+            };
+        }
     }
 }
 
@@ -107,37 +233,30 @@ impl NumberText {
 /// [`crate::TableWriter::write_encoded`] of the same writer.
 #[derive(Debug, Clone)]
 pub struct RowEncoder {
-    columns: Arc<[Column]>,
-    layout: TextLayout,
-    numbers: NumberTextCell,
-}
-
-/// [`NumberText`] that clones as fresh buffers (they hold no state between rows).
-#[derive(Debug, Default)]
-struct NumberTextCell(NumberText);
-
-impl Clone for NumberTextCell {
-    fn clone(&self) -> Self {
-        NumberTextCell::default()
-    }
+    text: RowText,
 }
 
 impl RowEncoder {
     pub(crate) fn new(columns: Arc<[Column]>, layout: TextLayout) -> RowEncoder {
         RowEncoder {
-            columns,
-            layout,
-            numbers: NumberTextCell::default(),
+            text: RowText::new(columns, layout),
         }
     }
 
     /// Appends the text of one row, line end included, to `out`. A row that does not fit the
     /// columns is an error, and nothing of it is appended.
     pub fn encode(&mut self, row: &[Value], out: &mut Vec<u8>) -> Result<(), OutputError> {
-        check_row(&self.columns, row)?;
-        // Writing into a Vec cannot fail.
-        let _ = self.numbers.0.write_row(&self.layout, row, out);
-        Ok(())
+        self.text.encode(row, out)
+    }
+
+    /// Appends the text of the row whose cells `fill` gives, left to right, to `out`: as
+    /// [`RowEncoder::encode`] without building values.
+    pub fn encode_cells(
+        &mut self,
+        out: &mut Vec<u8>,
+        fill: impl FnOnce(&mut CellWriter<'_>),
+    ) -> Result<(), OutputError> {
+        self.text.encode_with(out, fill)
     }
 }
 

@@ -23,7 +23,7 @@ mod text_writer;
 mod writer;
 
 pub use destination::Destination;
-pub use encode::RowEncoder;
+pub use encode::{CellWriter, RowEncoder};
 pub use error::OutputError;
 pub use format::{Format, UnknownFormat};
 pub use writer::TableWriter;

@@ -17,6 +17,13 @@ pub(crate) struct NumberBuffers {
     ints: itoa::Buffer,
 }
 
+/// A clone is fresh buffers: they hold nothing between two numbers.
+impl Clone for NumberBuffers {
+    fn clone(&self) -> Self {
+        NumberBuffers::default()
+    }
+}
+
 impl NumberBuffers {
     /// Writes an integer.
     #[inline]

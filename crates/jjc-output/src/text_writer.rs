@@ -7,11 +7,12 @@
 //!   Addresses are strings. There is no header.
 
 use std::io::{self, BufWriter, Write};
+use std::sync::Arc;
 
 use jjc_abi::{Column, Value};
 
 use crate::destination::Sink;
-use crate::encode::{NumberText, TextLayout};
+use crate::encode::{RowText, TextLayout};
 use crate::text::write_csv_field;
 
 /// Size of the output buffer.
@@ -21,12 +22,14 @@ const BUFFER: usize = 256 * 1024;
 pub(crate) struct TextWriter {
     out: BufWriter<Sink>,
     layout: TextLayout,
-    numbers: NumberText,
+    text: RowText,
+    /// The row being formatted.
+    row: Vec<u8>,
 }
 
 impl TextWriter {
     /// Starts a CSV table: writes the header line of column names.
-    pub(crate) fn csv(sink: Sink, columns: &[Column]) -> io::Result<TextWriter> {
+    pub(crate) fn csv(sink: Sink, columns: &Arc<[Column]>) -> io::Result<TextWriter> {
         let mut out = BufWriter::with_capacity(BUFFER, sink);
         for (i, column) in columns.iter().enumerate() {
             if i > 0 {
@@ -35,19 +38,21 @@ impl TextWriter {
             write_csv_field(&mut out, &column.name)?;
         }
         out.write_all(b"\n")?;
-        Ok(TextWriter {
-            out,
-            layout: TextLayout::Csv,
-            numbers: NumberText::default(),
-        })
+        Ok(TextWriter::new(out, columns, TextLayout::Csv))
     }
 
     /// Starts a JSON Lines table (no header).
-    pub(crate) fn json_lines(sink: Sink, columns: &[Column]) -> TextWriter {
+    pub(crate) fn json_lines(sink: Sink, columns: &Arc<[Column]>) -> TextWriter {
+        let layout = TextLayout::json_lines(columns);
+        TextWriter::new(BufWriter::with_capacity(BUFFER, sink), columns, layout)
+    }
+
+    fn new(out: BufWriter<Sink>, columns: &Arc<[Column]>, layout: TextLayout) -> TextWriter {
         TextWriter {
-            out: BufWriter::with_capacity(BUFFER, sink),
-            layout: TextLayout::json_lines(columns),
-            numbers: NumberText::default(),
+            out,
+            text: RowText::new(columns.clone(), layout.clone()),
+            layout,
+            row: Vec::new(),
         }
     }
 
@@ -58,7 +63,10 @@ impl TextWriter {
 
     /// Writes one row (already checked against the columns).
     pub(crate) fn write_row(&mut self, row: &[Value]) -> io::Result<()> {
-        self.numbers.write_row(&self.layout, row, &mut self.out)
+        self.row.clear();
+        // A checked row fits its columns: encoding it cannot fail.
+        let _ = self.text.encode(row, &mut self.row);
+        self.out.write_all(&self.row)
     }
 
     /// Writes rows an encoder of this layout formatted.

@@ -15,7 +15,7 @@ use crate::{Format, OutputError};
 
 /// The format-specific half of a [`TableWriter`].
 enum Backend {
-    Text(TextWriter),
+    Text(Box<TextWriter>),
     #[cfg(feature = "parquet")]
     Parquet(Box<ParquetWriter>),
 }
@@ -57,16 +57,19 @@ impl TableWriter {
             target: target.clone(),
             source,
         };
+        let columns: Arc<[Column]> = columns.into();
         let backend = match format {
-            Format::Csv => Backend::Text(TextWriter::csv(sink, &columns).map_err(io_err)?),
-            Format::JsonLines => Backend::Text(TextWriter::json_lines(sink, &columns)),
+            Format::Csv => {
+                Backend::Text(Box::new(TextWriter::csv(sink, &columns).map_err(io_err)?))
+            }
+            Format::JsonLines => Backend::Text(Box::new(TextWriter::json_lines(sink, &columns))),
             #[cfg(feature = "parquet")]
             Format::Parquet => Backend::Parquet(Box::new(ParquetWriter::new(sink, &columns)?)),
             #[cfg(not(feature = "parquet"))]
             Format::Parquet => return Err(OutputError::ParquetUnavailable),
         };
         Ok(TableWriter {
-            columns: columns.into(),
+            columns,
             backend,
             rows: 0,
             target,
@@ -290,6 +293,67 @@ mod tests {
                 std::fs::read(&direct).unwrap(),
                 "{format}"
             );
+        }
+    }
+
+    #[test]
+    fn cells_give_the_text_of_their_values() {
+        use jjc_abi::CellSink;
+        let dir = tempfile::tempdir().unwrap();
+        for format in [Format::Csv, Format::JsonLines] {
+            let w = TableWriter::create(
+                Destination::File(dir.path().join(format!("t.{format}"))),
+                format,
+                columns(),
+            )
+            .unwrap();
+            let mut encoder = w.encoder().unwrap();
+            for row in rows() {
+                let (mut by_values, mut by_cells) = (Vec::new(), Vec::new());
+                encoder.encode(&row, &mut by_values).unwrap();
+                encoder
+                    .encode_cells(&mut by_cells, |cells| {
+                        for v in &row {
+                            cells.value(v);
+                        }
+                    })
+                    .unwrap();
+                assert_eq!(by_cells, by_values, "{format}");
+            }
+            // One cell short, one too many, a wrong type: errors, and nothing appended.
+            let mut out = b"kept".to_vec();
+            let short = encoder.encode_cells(&mut out, |c| c.int(1));
+            assert!(matches!(
+                short,
+                Err(OutputError::RowLength {
+                    expected: 5,
+                    found: 1
+                })
+            ));
+            let long = encoder.encode_cells(&mut out, |c| {
+                for v in &rows()[0] {
+                    c.value(v);
+                }
+                c.bool(true);
+            });
+            assert!(matches!(
+                long,
+                Err(OutputError::RowLength {
+                    expected: 5,
+                    found: 6
+                })
+            ));
+            let wrong = encoder.encode_cells(&mut out, |c| {
+                c.ip("10.0.0.1".parse().unwrap());
+                c.str("not a port");
+                c.float(1.0);
+                c.bool(true);
+                c.str("");
+            });
+            assert!(
+                matches!(&wrong, Err(OutputError::TypeMismatch { column, .. }) if column == "dst_port")
+            );
+            assert_eq!(out, b"kept");
         }
     }
 
