@@ -53,8 +53,8 @@ impl Source {
         }
     }
 
-    /// Hints the CPU to load the bytes at `pos` (the next record) into its cache while this
-    /// record is processed. Does nothing for a stream or where `pos` is past the end.
+    /// Hints the CPU to load the two cache lines at `pos` (the next record's header and its
+    /// packet's headers) into its cache while this record is processed. Does nothing for a stream or where `pos` is past the end.
     #[inline]
     pub(crate) fn prefetch(&self, pos: u64) {
         #[cfg(target_arch = "x86_64")]
@@ -65,8 +65,10 @@ impl Source {
             // SAFETY: SSE is part of x86_64's baseline, and a prefetch only hints the cache:
             // it reads nothing the program sees and cannot fault.
             unsafe {
+                let p: *const i8 = std::ptr::from_ref(byte).cast();
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p);
                 std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                    std::ptr::from_ref(byte).cast(),
+                    p.wrapping_add(64),
                 );
             }
         }
