@@ -349,9 +349,7 @@ impl<E: Exec> FlowHandler for KernelHandler<'_, E> {
     type State = FlowState;
 
     fn start(&mut self, _: &FlowRecord) -> FlowState {
-        let kernel = &self.features.kernel;
-        let mut slots = vec![0u64; kernel.state_slots()].into_boxed_slice();
-        kernel.init_state(&mut slots);
+        let slots = self.features.kernel.new_state();
         let natives = self
             .features
             .natives

@@ -149,6 +149,13 @@ impl Kernel {
         }
     }
 
+    /// A new flow's state, initialised: one copy of the initial slots.
+    pub fn new_state(&self) -> Box<[u64]> {
+        let mut state = self.init.clone();
+        state.resize(self.state_slots(), 0);
+        state.into_boxed_slice()
+    }
+
     /// Frees the heap buffers the state owns and zeroes their slots (safe to call twice, or
     /// on a fresh state).
     ///

@@ -207,8 +207,44 @@ struct Values {
 /// The counts behind [`Helper::ModePush`], in first-seen order.
 #[derive(Debug, Default)]
 struct Mode {
-    index: HashMap<(i64, i64), usize, foldhash::fast::RandomState>,
+    /// Where each value's entry is, built once there are more than [`MODE_SCAN`] values
+    /// (below that a scan of `entries` is faster than hashing).
+    index: Option<HashMap<(i64, i64), usize, foldhash::fast::RandomState>>,
     entries: Vec<((i64, i64), u64)>,
+}
+
+/// Distinct values a mode keeps without an index.
+const MODE_SCAN: usize = 16;
+
+impl Mode {
+    /// Counts one more `key`.
+    fn push(&mut self, key: (i64, i64)) {
+        let found = match &self.index {
+            Some(index) => index.get(&key).copied(),
+            None => self.entries.iter().position(|e| e.0 == key),
+        };
+        if let Some(e) = found.and_then(|i| self.entries.get_mut(i)) {
+            e.1 += 1;
+            return;
+        }
+        let i = self.entries.len();
+        self.entries.push((key, 1));
+        match &mut self.index {
+            Some(index) => {
+                index.insert(key, i);
+            }
+            None if self.entries.len() > MODE_SCAN => {
+                self.index = Some(
+                    self.entries
+                        .iter()
+                        .enumerate()
+                        .map(|(i, e)| (e.0, i))
+                        .collect(),
+                );
+            }
+            None => {}
+        }
+    }
 }
 
 /// The byte histogram behind [`Helper::BytesPush`].
@@ -364,7 +400,7 @@ pub unsafe extern "C" fn jjc_values_percentile(slot: i64, p: f64) -> f64 {
         return f64::NAN;
     }
     if !v.sorted {
-        v.values.sort_by(f64::total_cmp);
+        v.values.sort_unstable_by(f64::total_cmp);
         v.sorted = true;
     }
     percentile_sorted(&v.values, p)
@@ -380,18 +416,7 @@ pub unsafe extern "C" fn jjc_mode_push(slot: i64, w0: i64, w1: i64, pred: i64) {
     }
     // SAFETY: per the contract.
     if let Some(m) = unsafe { buffer_mut::<Mode>(slot, Mode::default) } {
-        let key = (w0, w1);
-        match m.index.get(&key) {
-            Some(&i) => {
-                if let Some(e) = m.entries.get_mut(i) {
-                    e.1 += 1;
-                }
-            }
-            None => {
-                m.index.insert(key, m.entries.len());
-                m.entries.push((key, 1));
-            }
-        }
+        m.push((w0, w1));
     }
 }
 
@@ -714,6 +739,34 @@ mod tests {
             jjc_mode_push(addr, 1, 2, 1);
             jjc_mode_push(addr, 1, 2, 1);
             assert_eq!((jjc_mode_get(addr, 0), jjc_mode_get(addr, 1)), (1, 2));
+            free_buffer(BufferKind::Mode, slot);
+        }
+    }
+
+    #[test]
+    fn mode_counts_the_same_past_the_scan_limit() {
+        // Many distinct values (the index is built past MODE_SCAN), counted in a scrambled
+        // order: every count and the first-seen tie-break as with a plain tally.
+        let mut slot = 0u64;
+        let addr = &mut slot as *mut u64 as i64;
+        let mut tally: Vec<((i64, i64), u64)> = Vec::new();
+        // SAFETY: a mode slot on the stack, freed below.
+        unsafe {
+            for i in 0..2000i64 {
+                let key = ((i * 7919) % 53, i % 3);
+                jjc_mode_push(addr, key.0, key.1, 1);
+                match tally.iter_mut().find(|e| e.0 == key) {
+                    Some(e) => e.1 += 1,
+                    None => tally.push((key, 1)),
+                }
+                if i % 97 == 0 {
+                    let most = tally.iter().map(|e| e.1).max().unwrap();
+                    let first = tally.iter().find(|e| e.1 == most).unwrap().0;
+                    assert_eq!((jjc_mode_get(addr, 0), jjc_mode_get(addr, 1)), first);
+                    assert_eq!(jjc_mode_count(addr), most as i64);
+                }
+            }
+            assert!(tally.len() > MODE_SCAN);
             free_buffer(BufferKind::Mode, slot);
         }
     }

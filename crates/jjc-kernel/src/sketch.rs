@@ -420,7 +420,7 @@ impl SketchBuffer {
         match &mut self.phase {
             Phase::Exact { values, sorted } => {
                 if !*sorted {
-                    values.sort_by(f64::total_cmp);
+                    values.sort_unstable_by(f64::total_cmp);
                     *sorted = true;
                 }
                 percentile_sorted(values, p)
