@@ -323,17 +323,36 @@ impl Builder {
 
     /// A helper call; calls without effects are numbered like pure instructions.
     pub(crate) fn call(&mut self, helper: Helper, args: &[Reg]) -> Option<Reg> {
+        self.call_if(helper, args, None)
+    }
+
+    /// A helper call made only when `guard` is not 0 (else its result is 0).
+    pub(crate) fn call_if(
+        &mut self,
+        helper: Helper,
+        args: &[Reg],
+        guard: Option<Reg>,
+    ) -> Option<Reg> {
         let (_, ret) = helper.signature();
+        let guard = match guard.map(|g| (g, self.known_i(g))) {
+            // A guard known to be 0: the result is 0 (or nothing for a helper without one).
+            Some((_, Some(0))) => return ret.map(|_| self.iconst(0)),
+            Some((_, Some(_))) | None => None,
+            Some((g, None)) => Some(g),
+        };
         if helper.has_effects() {
             let dst = ret.map(|t| self.fresh(t));
             self.f.insts.push(Inst::Call {
                 helper,
                 args: args.to_vec(),
                 dst,
+                guard,
             });
             return dst;
         }
-        if let Some(folded) = self.fold_call(helper, args) {
+        if guard.is_none()
+            && let Some(folded) = self.fold_call(helper, args)
+        {
             return Some(folded);
         }
         let tys: Vec<MTy> = ret.into_iter().collect();
@@ -342,6 +361,7 @@ impl Builder {
             helper,
             args: args.clone(),
             dst: d.first().copied(),
+            guard,
         })
         .first()
         .copied()
@@ -561,10 +581,16 @@ fn rename(inst: Inst, map: &[Option<Reg>]) -> Inst {
             lo: m(lo),
             hi: m(hi),
         },
-        Inst::Call { helper, args, dst } => Inst::Call {
+        Inst::Call {
+            helper,
+            args,
+            dst,
+            guard,
+        } => Inst::Call {
             helper,
             args: args.into_iter().map(m).collect(),
             dst: mo(dst),
+            guard: mo(guard),
         },
         Inst::Out { cell, value } => Inst::Out {
             cell,

@@ -210,7 +210,20 @@ fn run(f: &Function, regs: &mut [u64], state: &mut [u64], mem: Mem, out: &mut [u
                 set(regs, *dst_len, n as u64);
                 continue;
             }
-            Inst::Call { helper, args, dst } => {
+            Inst::Call {
+                helper,
+                args,
+                dst,
+                guard,
+            } => {
+                if let Some(g) = guard
+                    && get(regs, *g) == 0
+                {
+                    if let Some(d) = dst {
+                        set(regs, *d, 0);
+                    }
+                    continue;
+                }
                 let a = |i: usize| args.get(i).map_or(0, |r| get(regs, *r));
                 let i = |k: usize| a(k) as i64;
                 let x = |k: usize| f64::from_bits(a(k));

@@ -932,7 +932,9 @@ pub enum Inst {
         /// Upper bound (exclusive).
         hi: Reg,
     },
-    /// `dst = helper(args…)`; `dst` is `Some` exactly when the helper returns a value.
+    /// `dst = helper(args…)`; `dst` is `Some` exactly when the helper returns a value. With a
+    /// `guard` that holds 0, the helper is not called and `dst` is 0 (the fields of a TLS
+    /// message that is not there: most packets skip those calls).
     Call {
         /// Which helper.
         helper: Helper,
@@ -940,6 +942,8 @@ pub enum Inst {
         args: Vec<Reg>,
         /// Result, typed as `helper.signature().1`.
         dst: Option<Reg>,
+        /// Calls only when this (an `i64`) is not 0.
+        guard: Option<Reg>,
     },
     /// `out[cell] = bits of value` (finish only).
     Out {
@@ -1024,7 +1028,7 @@ impl Inst {
             Inst::Slice {
                 ptr, len, lo, hi, ..
             } => vec![*ptr, *len, *lo, *hi],
-            Inst::Call { args, .. } => args.clone(),
+            Inst::Call { args, guard, .. } => args.iter().chain(guard).copied().collect(),
             Inst::Out { value, .. } => vec![*value],
         }
     }
@@ -1196,7 +1200,15 @@ impl Function {
                         want(r, MTy::I64)?;
                     }
                 }
-                Inst::Call { helper, args, dst } => {
+                Inst::Call {
+                    helper,
+                    args,
+                    dst,
+                    guard,
+                } => {
+                    if let Some(g) = guard {
+                        want(*g, MTy::I64)?;
+                    }
                     let (params, ret) = helper.signature();
                     if params.len() != args.len() {
                         return Err(err(format!(
@@ -1295,7 +1307,12 @@ impl fmt::Display for Inst {
                 lo,
                 hi,
             } => write!(f, "{dst_ptr}, {dst_len} = slice ({ptr}, {len}), {lo}, {hi}"),
-            Inst::Call { helper, args, dst } => {
+            Inst::Call {
+                helper,
+                args,
+                dst,
+                guard,
+            } => {
                 if let Some(d) = dst {
                     write!(f, "{d} = ")?;
                 }
@@ -1306,7 +1323,11 @@ impl fmt::Display for Inst {
                     }
                     write!(f, "{a}")?;
                 }
-                f.write_str(")")
+                f.write_str(")")?;
+                match guard {
+                    Some(g) => write!(f, " if {g}"),
+                    None => Ok(()),
+                }
             }
             Inst::Out { cell, value } => write!(f, "out[{cell}] = {value}"),
         }

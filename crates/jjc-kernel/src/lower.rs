@@ -1471,8 +1471,9 @@ impl<'p> Lower<'p> {
             .call(Helper::TlsParse, &[addr, ptr, len])
             .ok_or(unchecked(span))?;
         let field = b.iconst(TlsField::present(record).code());
+        // The parse gives 0 for a payload without TLS messages: the field calls are skipped.
         let present = b
-            .call(Helper::TlsInt, &[messages, field])
+            .call_if(Helper::TlsInt, &[messages, field], Some(messages))
             .ok_or(unchecked(span))?;
         let def = self.and(side, bytes.def, Some(present));
         Ok(Val {
@@ -1495,12 +1496,19 @@ impl<'p> Lower<'p> {
         let v = self.expr(side, record)?;
         let messages = v.w0()?;
         let code = self.b(side).iconst(field.code());
+        // Without a parsed message (`messages` is 0) the calls are skipped: ints are 0 and
+        // strings `""`, as the helpers give.
+        let guard = Some(messages);
         let r = if field.is_str() {
             let (pool, strings) = self.runtime_string_args(side);
-            self.b(side)
-                .call(Helper::TlsStr, &[messages, code, pool, strings])
+            let empty = self.intern("");
+            let b = self.b(side);
+            let empty = b.iconst(i64::from(empty));
+            b.call_if(Helper::TlsStr, &[messages, code, pool, strings], guard)
+                .map(|r| b.select(messages, r, empty))
         } else {
-            self.b(side).call(Helper::TlsInt, &[messages, code])
+            self.b(side)
+                .call_if(Helper::TlsInt, &[messages, code], guard)
         };
         Ok(Val {
             w: vec![r.ok_or(unchecked(span))?],

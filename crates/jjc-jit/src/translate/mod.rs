@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::{Ieee64, Offset32};
 use cranelift_codegen::ir::{
-    self as clif, ExtFuncData, ExternalName, FuncRef, GlobalValue, GlobalValueData, InstBuilder,
-    MemFlagsData, Value, types,
+    self as clif, BlockArg, ExtFuncData, ExternalName, FuncRef, GlobalValue, GlobalValueData,
+    InstBuilder, MemFlagsData, Value, types,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -361,14 +361,60 @@ impl Translator<'_, '_, '_> {
                 helper,
                 ref args,
                 dst,
+                guard,
             } => {
                 let fref = self.helper_ref(helper)?;
                 let args = args
                     .iter()
                     .map(|a| self.get(*a))
                     .collect::<Result<Vec<_>, _>>()?;
+                // A guarded call gets its own block, taken when the guard is not 0; the
+                // result (0 when skipped) comes into the next block as its parameter.
+                let after = match guard {
+                    Some(g) => {
+                        let g = self.get(g)?;
+                        let call_block = self.b.create_block();
+                        let after = self.b.create_block();
+                        // A skipped call's result is all zero bits, of the helper's type.
+                        let zero = match (dst, helper.signature().1) {
+                            (Some(_), Some(t)) => {
+                                self.b.append_block_param(after, mty(t));
+                                Some(match t {
+                                    kir::MTy::F64 => self.b.ins().f64const(0.0),
+                                    kir::MTy::I64 => self.b.ins().iconst(types::I64, 0),
+                                })
+                            }
+                            _ => None,
+                        };
+                        let skipped: &[BlockArg] = match &zero {
+                            Some(z) => &[BlockArg::Value(*z)],
+                            None => &[],
+                        };
+                        self.b.ins().brif(g, call_block, &[], after, skipped);
+                        self.b.switch_to_block(call_block);
+                        self.b.seal_block(call_block);
+                        Some(after)
+                    }
+                    None => None,
+                };
                 let call = self.b.ins().call(fref, &args);
-                match (dst, self.b.inst_results(call).first().copied()) {
+                let result = self.b.inst_results(call).first().copied();
+                let result = match (after, result) {
+                    (Some(after), Some(v)) if dst.is_some() => {
+                        self.b.ins().jump(after, &[BlockArg::Value(v)]);
+                        self.b.switch_to_block(after);
+                        self.b.seal_block(after);
+                        self.b.block_params(after).first().copied()
+                    }
+                    (Some(after), r) => {
+                        self.b.ins().jump(after, &[]);
+                        self.b.switch_to_block(after);
+                        self.b.seal_block(after);
+                        r
+                    }
+                    (None, r) => r,
+                };
+                match (dst, result) {
                     (Some(d), Some(v)) => self.def(d, v),
                     (None, _) => Ok(()),
                     (Some(d), None) => Err(internal(

@@ -596,6 +596,7 @@ fn finish_reads_the_flow_writes_cells_and_calls_helpers() {
         helper: Helper::Ln,
         args: vec![dur],
         dst: Some(ln),
+        guard: None,
     });
     a.push(Inst::Out { cell: 0, value: ln });
     let port = a.reg(MTy::I64);
@@ -615,6 +616,7 @@ fn finish_reads_the_flow_writes_cells_and_calls_helpers() {
         helper: Helper::ArrayGet,
         args: vec![data, port],
         dst: Some(elem),
+        guard: None,
     });
     a.push(Inst::Out {
         cell: 1,
@@ -697,4 +699,79 @@ fn invalid_ir_is_an_error_value() {
         limits,
     );
     assert!(matches!(swapped, Err(JitError::InvalidIr { .. })));
+}
+
+#[test]
+fn guarded_calls_run_only_when_their_guard_is_not_zero() {
+    use jjc_abi::kernel::flow_offsets as o;
+    // out[0] = ln(duration) if dst_port, out[1] = the same unguarded, out[2] = ln(duration)
+    // if src_port: the skipped call gives 0, the taken one the helper's value.
+    let mut a = Asm::new(FunctionKind::Finish);
+    let dur = a.reg(MTy::F64);
+    a.push(Inst::LoadFlow {
+        dst: dur,
+        offset: o::DURATION as u32,
+        load: Load::F64,
+    });
+    let port = |a: &mut Asm, offset: usize| {
+        let r = a.reg(MTy::I64);
+        a.push(Inst::LoadFlow {
+            dst: r,
+            offset: offset as u32,
+            load: Load::I64,
+        });
+        r
+    };
+    let dst_port = port(&mut a, o::DST_PORT);
+    let src_port = port(&mut a, o::SRC_PORT);
+    for (cell, guard) in [(0, Some(dst_port)), (1, None), (2, Some(src_port))] {
+        let ln = a.reg(MTy::F64);
+        a.push(Inst::Call {
+            helper: Helper::Ln,
+            args: vec![dur],
+            dst: Some(ln),
+            guard,
+        });
+        a.push(Inst::Out { cell, value: ln });
+    }
+    let limits = Limits {
+        state_slots: 1,
+        out_cells: 3,
+    };
+    let code = match NativeCode::compile(&Function::new(FunctionKind::Update), &a.f, limits) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    };
+    for (src, dst) in [(0i64, 0i64), (0, 443), (1000, 0), (1000, 443)] {
+        let flow = FlowView {
+            start_time: 0.0,
+            end_time: 2.0,
+            duration: 2.0,
+            packet_count: 1,
+            byte_count: 1,
+            packets_fwd: 1,
+            packets_bwd: 0,
+            bytes_fwd: 1,
+            bytes_bwd: 0,
+            src_port: src,
+            dst_port: dst,
+            protocol: 6,
+            vlan_id: 0,
+            ip_version: 4,
+            terminated: 0,
+            src_ip: [0; 16],
+            dst_ip: [0; 16],
+        };
+        let mut state = [0u64; 1];
+        let mut out = [u64::MAX; 3];
+        // SAFETY: state and out have the verified sizes.
+        unsafe { (code.finish)(state.as_mut_ptr(), &flow, out.as_mut_ptr()) };
+        let ln2 = 2f64.ln().to_bits();
+        let want = [
+            if dst != 0 { ln2 } else { 0 },
+            ln2,
+            if src != 0 { ln2 } else { 0 },
+        ];
+        assert_eq!(out, want, "src {src} dst {dst}");
+    }
 }
