@@ -20,6 +20,10 @@
 
 #![warn(missing_docs)]
 
+// pest_derive without `std` (which would turn on pest's stack probe at every rule: the
+// parser runs on its own thread with a stack sized for the nesting limits) names `alloc`.
+extern crate alloc;
+
 pub mod ast;
 pub mod codes;
 mod diagnostic;
