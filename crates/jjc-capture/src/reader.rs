@@ -52,6 +52,8 @@ pub struct CaptureReader {
     damage: Option<Damage>,
     /// The end, damage or an I/O error was reached.
     finished: bool,
+    /// Bytes of a mapped capture whose pages were given back ([`CaptureReader::release_behind`]).
+    released: u64,
 }
 
 impl CaptureReader {
@@ -164,6 +166,7 @@ impl CaptureReader {
             layout,
             damage: None,
             finished: false,
+            released: 0,
         })
     }
 
@@ -249,7 +252,41 @@ impl CaptureReader {
     pub fn total_bytes(&self) -> Option<u64> {
         self.total_bytes
     }
+
+    /// Gives back the memory of a mapped capture's pages well behind the reader: they would
+    /// otherwise stay in the process's resident memory until the end, a whole 10 GB capture's
+    /// worth. Reading them again (another reader of the mapping that is behind) faults them
+    /// back in from the file. Does nothing for a stream.
+    pub fn release_behind(&mut self) {
+        let Source::Mapped(map) = &self.source else {
+            return;
+        };
+        let upto = self.progress.pos.saturating_sub(RELEASE_LAG) & !(RELEASE_ALIGN - 1);
+        if upto < self.released.saturating_add(RELEASE_STEP) {
+            return;
+        }
+        let (Ok(from), Ok(len)) = (
+            usize::try_from(self.released),
+            usize::try_from(upto - self.released),
+        ) else {
+            return;
+        };
+        #[cfg(unix)]
+        // SAFETY: the mapping is a read-only map of the capture file; dropping its pages
+        // changes no byte anyone reads: a later read faults the same file bytes back in.
+        let _ =
+            unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, len) };
+        self.released = upto;
+    }
 }
+
+/// How far behind the reader [`CaptureReader::release_behind`] keeps pages (other threads'
+/// readers of the same mapping are about as far).
+const RELEASE_LAG: u64 = 16 << 20;
+/// Bytes released at a time.
+const RELEASE_STEP: u64 = 8 << 20;
+/// Alignment of released ranges: a multiple of every page size.
+const RELEASE_ALIGN: u64 = 64 << 10;
 
 impl std::fmt::Debug for CaptureReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -326,6 +363,37 @@ mod tests {
         let streamed =
             CaptureReader::from_stream("-", Box::new(OneByteAtATime::new(bytes))).unwrap();
         assert!(streamed.reopen().is_none());
+    }
+
+    #[test]
+    fn released_pages_read_back_the_same() {
+        // 40 MB of records: pages behind the reader are given back as it goes, and a second
+        // reader of the same mapping that is behind still reads the same bytes.
+        let payload: Vec<u8> = (0..60_000u32).map(|i| (i % 251) as u8).collect();
+        let mut b = PcapBuilder::new(false, false, 65535, 1);
+        for i in 0..700u32 {
+            b = b.record(i, 0, &payload, 60_000);
+        }
+        let bytes = b.bytes();
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(&bytes).unwrap();
+        let mut ahead = CaptureReader::open(file.path()).unwrap();
+        let mut behind = ahead.reopen().unwrap().unwrap();
+        let mut n = 0;
+        while let Some(rec) = ahead.next_record().unwrap() {
+            assert_eq!(rec.data, &payload[..]);
+            ahead.release_behind();
+            n += 1;
+        }
+        assert_eq!(n, 700);
+        assert!(ahead.released > 20 << 20, "pages were released");
+        assert!(ahead.released <= ahead.bytes_read());
+        let mut m = 0;
+        while let Some(rec) = behind.next_record().unwrap() {
+            assert_eq!(rec.data, &payload[..]);
+            m += 1;
+        }
+        assert_eq!(m, 700);
     }
 
     #[test]

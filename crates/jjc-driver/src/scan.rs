@@ -109,6 +109,7 @@ pub(crate) fn scan<E: Exec>(
                     return Ok(());
                 }
                 seq += 1;
+                reader.release_behind();
             }
             if records.is_multiple_of(PROGRESS_RECORDS)
                 && let Some(p) = progress_of(&mut report)
