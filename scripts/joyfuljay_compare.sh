@@ -51,6 +51,7 @@ t1=$(now)
 jj_s=$(echo "$t1 - $t0" | bc -l)
 jjc_s=""
 for ((i = 0; i < runs; i++)); do
+    rm -f "$out/jjc.csv" # a new table each run, as JoyfulJay's
     t1=$(now)
     target/release/jjc run "$capture" -q -o "$out/jjc.csv"
     t2=$(now)
