@@ -128,7 +128,7 @@ secs_of() {
     local r label secs kb
     for r in "${results[@]}"; do
         IFS='|' read -r label secs kb <<<"$r"
-        [[ "$label" == "$1" ]] && echo "$secs"
+        if [[ "$label" == "$1" ]]; then echo "$secs"; fi
     done
 }
 for f in seed JJ-CORE; do
@@ -148,7 +148,7 @@ if ((have_time)); then
         /usr/bin/time -v -o "$tmp/time" "$jjc" run "$churn" "${seed[@]}" --threads "$threads" -o "$out/churn.csv" --quiet
         kb="$(sed -n 's/.*Maximum resident set size (kbytes): *\([0-9]*\).*/\1/p' "$tmp/time")"
         wall="$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): *//p' "$tmp/time")"
-        printf 'seed features, 1,000,000 concurrent flows, --threads %s: %s wall, peak RSS %.1f MiB (the mapped %s MiB capture included)\n' \
-            "$threads" "$wall" "$(awk -v k="$kb" 'BEGIN { print k / 1024 }')" "$(( $(stat -c %s "$churn") / 1048576 ))"
+        printf 'seed features, 1,000,000 concurrent flows (%s MiB capture), --threads %s: %s wall, peak RSS %.1f MiB\n' \
+            "$(( $(stat -c %s "$churn") / 1048576 ))" "$threads" "$wall" "$(awk -v k="$kb" 'BEGIN { print k / 1024 }')"
     done
 fi
