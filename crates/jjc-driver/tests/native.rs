@@ -128,3 +128,46 @@ fn a_native_column_clashing_with_a_jjf_feature_is_an_error() {
         "{e}"
     );
 }
+
+#[test]
+fn native_groups_write_the_text_of_their_values() {
+    // Text output goes from cells straight to the encoder; with a native group between
+    // .jjf groups, the written CSV must be the text of the rows the library returns.
+    register_extractor("directions", Directions);
+    let dir = tempfile::tempdir().unwrap();
+    for threads in [1, 2] {
+        let p = Pipeline::new(RunConfig {
+            threads,
+            ..config(&["my_features", "directions", "adv_timing"], Backend::Jit)
+        })
+        .unwrap();
+        let path = dir.path().join(format!("t{threads}.csv"));
+        let caps = p.open(&[jjc_driver::Input::File(sample())]).unwrap();
+        let mut w = jjc_output::TableWriter::create(
+            jjc_output::Destination::File(path.clone()),
+            jjc_output::Format::Csv,
+            p.columns(false),
+        )
+        .unwrap();
+        p.run(caps, &mut w, None).unwrap();
+        w.finish().unwrap();
+        let rows = p.process_pcap(sample()).unwrap().rows;
+        let values_path = dir.path().join(format!("v{threads}.csv"));
+        let mut v = jjc_output::TableWriter::create(
+            jjc_output::Destination::File(values_path.clone()),
+            jjc_output::Format::Csv,
+            p.columns(false),
+        )
+        .unwrap();
+        for r in &rows {
+            v.write_row(r).unwrap();
+        }
+        v.finish().unwrap();
+        assert!(rows.len() > 100);
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            std::fs::read(&values_path).unwrap(),
+            "{threads} threads"
+        );
+    }
+}
