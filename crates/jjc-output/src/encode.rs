@@ -237,10 +237,8 @@ pub struct RowEncoder {
 }
 
 impl RowEncoder {
-    pub(crate) fn new(columns: Arc<[Column]>, layout: TextLayout) -> RowEncoder {
-        RowEncoder {
-            text: RowText::new(columns, layout),
-        }
+    pub(crate) fn new(text: RowText) -> RowEncoder {
+        RowEncoder { text }
     }
 
     /// Appends the text of one row, line end included, to `out`. A row that does not fit the

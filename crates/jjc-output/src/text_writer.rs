@@ -12,7 +12,7 @@ use std::sync::Arc;
 use jjc_abi::{Column, Value};
 
 use crate::destination::Sink;
-use crate::encode::{RowText, TextLayout};
+use crate::encode::{RowEncoder, RowText, TextLayout};
 use crate::text::write_csv_field;
 
 /// Size of the output buffer.
@@ -21,7 +21,6 @@ const BUFFER: usize = 256 * 1024;
 /// Writes rows of a text format into a buffered sink, formatting numbers in reusable buffers.
 pub(crate) struct TextWriter {
     out: BufWriter<Sink>,
-    layout: TextLayout,
     text: RowText,
     /// The row being formatted.
     row: Vec<u8>,
@@ -50,15 +49,14 @@ impl TextWriter {
     fn new(out: BufWriter<Sink>, columns: &Arc<[Column]>, layout: TextLayout) -> TextWriter {
         TextWriter {
             out,
-            text: RowText::new(columns.clone(), layout.clone()),
-            layout,
+            text: RowText::new(columns.clone(), layout),
             row: Vec::new(),
         }
     }
 
-    /// The row layout, for encoders on other threads.
-    pub(crate) fn layout(&self) -> &TextLayout {
-        &self.layout
+    /// A formatter of this table's rows for other threads.
+    pub(crate) fn encoder(&self) -> RowEncoder {
+        RowEncoder::new(self.text.clone())
     }
 
     /// Writes one row (already checked against the columns).

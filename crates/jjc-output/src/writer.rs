@@ -99,7 +99,7 @@ impl TableWriter {
     /// JSON Lines); `None` for Parquet, which takes rows as values only.
     pub fn encoder(&self) -> Option<RowEncoder> {
         match &self.backend {
-            Backend::Text(w) => Some(RowEncoder::new(self.columns.clone(), w.layout().clone())),
+            Backend::Text(w) => Some(w.encoder()),
             #[cfg(feature = "parquet")]
             Backend::Parquet(_) => None,
         }
