@@ -189,7 +189,7 @@ pub struct RunArgs {
     /// Capture files or folders of captures; `-` reads standard input.
     #[arg(required = true, value_name = "CAPTURE")]
     pub inputs: Vec<PathBuf>,
-    /// Write the table here (written to a temporary file and renamed when complete); stdout without it.
+    /// Write the table here (written to a temporary file and renamed when complete); stdout without it or with `-`.
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
     /// Output format: csv, jsonl or parquet [default: from the output's extension, else csv].

@@ -42,7 +42,12 @@ fn settings(a: &RunArgs) -> Result<Settings, String> {
         Some(s) => s.parse::<SortOrder>()?,
         None => SortOrder::default(),
     };
-    let output = a.output.clone().or(file.output);
+    // `-o -` is standard output, as `-` is standard input among the captures.
+    let output = a
+        .output
+        .clone()
+        .or(file.output)
+        .filter(|p| p.as_os_str() != "-");
     let format = match a.format.as_deref().or(file.format.as_deref()) {
         Some(f) => f.parse::<Format>().map_err(|e| e.to_string())?,
         None => output

@@ -281,6 +281,22 @@ fn thread_count_does_not_change_the_written_table() {
 }
 
 #[test]
+fn dash_output_is_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_jjc"))
+        .current_dir(dir.path())
+        .args(["run", "-q", "-o", "-", sample().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("src_ip,dst_ip,"));
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "no file named `-`"
+    );
+}
+
+#[test]
 fn stdin_is_a_capture_too() {
     let data = std::fs::read(sample()).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_jjc"))
