@@ -85,8 +85,11 @@ where
                     of: threads,
                 };
                 workers.push(scope.spawn(move || {
+                    let stop_others = StopOthersUnlessDone(written, false);
                     let mut table = self.table()?;
-                    scan(&mut table, &mut mine, share, None, &mut hand)
+                    let result = scan(&mut table, &mut mine, share, None, &mut hand);
+                    stop_others.done_if(result.is_ok());
+                    result
                 }));
             }
             let mut hand = Handing::new(part_tx, encoder, label, written, threads);
@@ -95,9 +98,11 @@ where
                 index: 0,
                 of: threads,
             };
+            let stop_others = StopOthersUnlessDone(written, false);
             let mine = self
                 .table()
                 .and_then(|mut table| scan(&mut table, readers, share, Some(report), &mut hand));
+            stop_others.done_if(mine.is_ok());
             drop(hand);
             let stopped = || PipelineError::Config("a worker thread stopped unexpectedly".into());
             let mut result = mine;
@@ -213,6 +218,25 @@ fn write_in_order(
     result
 }
 
+/// Marks the run failed when a worker ends without finishing its walk (an error, or a
+/// panic as it unwinds), so that no other worker waits for batches it will never hand.
+struct StopOthersUnlessDone<'w>(&'w Written, bool);
+
+impl StopOthersUnlessDone<'_> {
+    /// The walk ended: normally when `ok`.
+    fn done_if(mut self, ok: bool) {
+        self.1 = ok;
+    }
+}
+
+impl Drop for StopOthersUnlessDone<'_> {
+    fn drop(&mut self) {
+        if !self.1 {
+            self.0.publish(Written::FAILED);
+        }
+    }
+}
+
 /// How many batches the output thread has written, and a way to wait for more.
 #[derive(Default)]
 struct Written {
@@ -224,9 +248,12 @@ impl Written {
     /// The count once the output failed.
     const FAILED: u64 = u64::MAX;
 
-    /// Sets the count and wakes the waiting workers.
+    /// Sets the count (unless the run already failed, which stays) and wakes the waiting
+    /// workers.
     fn publish(&self, count: u64) {
-        if let Ok(mut c) = self.count.lock() {
+        if let Ok(mut c) = self.count.lock()
+            && *c != Written::FAILED
+        {
             *c = count;
         }
         self.more.notify_all();
@@ -301,4 +328,34 @@ fn write_batches(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{StopOthersUnlessDone, Written};
+
+    #[test]
+    fn a_worker_that_stops_early_releases_the_waiting_ones() {
+        let written = Written::default();
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| written.wait_for(5));
+            // A worker ends on an error: its guard is dropped without `done_if(true)`.
+            drop(StopOthersUnlessDone(&written, false));
+            assert!(
+                !waiter.join().unwrap(),
+                "the waiter stops instead of waiting"
+            );
+        });
+        // The failure stays, whatever the output thread publishes after it.
+        written.publish(7);
+        assert!(!written.wait_for(3));
+    }
+
+    #[test]
+    fn a_worker_that_finishes_changes_nothing() {
+        let written = Written::default();
+        StopOthersUnlessDone(&written, false).done_if(true);
+        written.publish(2);
+        assert!(written.wait_for(2));
+    }
 }
