@@ -10,7 +10,7 @@ use crate::packet::{IpBytes, PacketView};
 /// What a kernel's `finish` sees of a flow (`flow.*` in `.jjf`). `#[repr(C)]`: compiled
 /// kernels read fields by offset.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct FlowView {
     /// Time of the flow's first packet.
     pub start_time: f64,

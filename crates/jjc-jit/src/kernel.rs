@@ -107,23 +107,13 @@ mod tests {
 
     fn flow() -> FlowView {
         FlowView {
-            start_time: 0.0,
             end_time: 1.0,
             duration: 1.0,
             packet_count: 2,
-            byte_count: 0,
             packets_fwd: 2,
-            packets_bwd: 0,
-            bytes_fwd: 0,
-            bytes_bwd: 0,
-            src_port: 0,
-            dst_port: 0,
             protocol: 6,
-            vlan_id: 0,
             ip_version: 4,
-            terminated: 0,
-            src_ip: [0; 16],
-            dst_ip: [0; 16],
+            ..FlowView::default()
         }
     }
 

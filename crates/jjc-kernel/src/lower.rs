@@ -2608,23 +2608,11 @@ features lens "lengths" {
             interp.update(&mut state, &p);
         }
         let flow = FlowView {
-            start_time: 0.0,
-            end_time: 0.0,
-            duration: 0.0,
             packet_count: i64::from(n),
-            byte_count: 0,
             packets_fwd: i64::from(n),
-            packets_bwd: 0,
-            bytes_fwd: 0,
-            bytes_bwd: 0,
-            src_port: 0,
-            dst_port: 0,
             protocol: 6,
-            vlan_id: 0,
             ip_version: 4,
-            terminated: 0,
-            src_ip: [0; 16],
-            dst_ip: [0; 16],
+            ..FlowView::default()
         };
         let mut out = vec![0u64; k.out_cells()];
         interp.finish(&mut state, &flow, &mut out);

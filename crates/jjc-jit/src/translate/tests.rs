@@ -658,11 +658,8 @@ fn finish_reads_the_flow_writes_cells_and_calls_helpers() {
         src_port: 1000,
         dst_port: 2,
         protocol: 6,
-        vlan_id: 0,
         ip_version: 4,
-        terminated: 0,
-        src_ip: [0; 16],
-        dst_ip: [0; 16],
+        ..FlowView::default()
     };
     let mut state = [0u64; 2];
     let mut out = [0u64; 3];
@@ -744,23 +741,17 @@ fn guarded_calls_run_only_when_their_guard_is_not_zero() {
     };
     for (src, dst) in [(0i64, 0i64), (0, 443), (1000, 0), (1000, 443)] {
         let flow = FlowView {
-            start_time: 0.0,
             end_time: 2.0,
             duration: 2.0,
             packet_count: 1,
             byte_count: 1,
             packets_fwd: 1,
-            packets_bwd: 0,
             bytes_fwd: 1,
-            bytes_bwd: 0,
             src_port: src,
             dst_port: dst,
             protocol: 6,
-            vlan_id: 0,
             ip_version: 4,
-            terminated: 0,
-            src_ip: [0; 16],
-            dst_ip: [0; 16],
+            ..FlowView::default()
         };
         let mut state = [0u64; 1];
         let mut out = [u64::MAX; 3];

@@ -60,20 +60,14 @@ fn flow_view(packets: &[PacketView<'_>]) -> FlowView {
         start_time: first.ts,
         end_time: last.ts,
         duration: last.ts - first.ts,
-        packet_count: 0,
-        byte_count: 0,
-        packets_fwd: 0,
-        packets_bwd: 0,
-        bytes_fwd: 0,
-        bytes_bwd: 0,
         src_port: i64::from(first.src_port),
         dst_port: i64::from(first.dst_port),
         protocol: i64::from(first.protocol),
         vlan_id: i64::from(first.inner_vlan()),
         ip_version: i64::from(first.ip_version),
-        terminated: 0,
         src_ip: first.src_ip,
         dst_ip: first.dst_ip,
+        ..FlowView::default()
     };
     for p in packets {
         let len = i64::from(p.len);

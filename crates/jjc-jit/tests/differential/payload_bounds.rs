@@ -1,7 +1,7 @@
 //! A feature file cannot make the JIT read outside a packet: extreme indices and slices,
 //! empty payloads and a null payload pointer give the IR's values under both backends.
 
-use jjc_abi::{PacketView, Value};
+use jjc_abi::{FlowView, PacketView, Value};
 use jjc_jit::JitKernel;
 use jjc_kernel::Interpreter;
 
@@ -55,24 +55,12 @@ fn row(payload: Option<&[u8]>, seq: u32, ack: u32) -> Vec<Value> {
     }
     let flow = Flow {
         packets: vec![pkt],
-        view: jjc_abi::FlowView {
-            start_time: 0.0,
-            end_time: 0.0,
-            duration: 0.0,
+        view: FlowView {
             packet_count: 1,
-            byte_count: 0,
             packets_fwd: 1,
-            packets_bwd: 0,
-            bytes_fwd: 0,
-            bytes_bwd: 0,
-            src_port: 0,
-            dst_port: 0,
             protocol: 6,
-            vlan_id: 0,
             ip_version: 4,
-            terminated: 0,
-            src_ip: [0; 16],
-            dst_ip: [0; 16],
+            ..FlowView::default()
         },
     };
     match run_both(&kernel, &mut interp, &mut jit, &flow) {

@@ -113,21 +113,12 @@ fn long_flow(n: u32) -> (Vec<PacketView<'static>>, FlowView) {
     let view = FlowView {
         start_time: packets.first().map_or(0.0, |p| p.ts),
         end_time: ts,
-        duration: 0.0,
         packet_count: i64::from(n),
-        byte_count: 0,
-        packets_fwd: 0,
-        packets_bwd: 0,
-        bytes_fwd: 0,
-        bytes_bwd: 0,
         src_port: 1,
         dst_port: 2,
         protocol: 6,
-        vlan_id: 0,
         ip_version: 4,
-        terminated: 0,
-        src_ip: [0; 16],
-        dst_ip: [0; 16],
+        ..FlowView::default()
     };
     (packets, view)
 }
