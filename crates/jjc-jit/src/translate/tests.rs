@@ -74,6 +74,18 @@ fn compile_update(update: Asm, state_slots: usize) -> NativeCode {
     }
 }
 
+/// Compiles `finish` with an empty `update`.
+fn compile_finish(finish: Asm, state_slots: usize, out_cells: usize) -> NativeCode {
+    let limits = Limits {
+        state_slots,
+        out_cells,
+    };
+    match NativeCode::compile(&Function::new(FunctionKind::Update), &finish.f, limits) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    }
+}
+
 fn run_update(code: &NativeCode, state: &mut [u64], pkt: &PacketView) {
     // SAFETY: `state` has the slots the function was verified against; `pkt` is valid.
     unsafe { (code.update)(state.as_mut_ptr(), pkt) }
@@ -637,14 +649,7 @@ fn finish_reads_the_flow_writes_cells_and_calls_helpers() {
         cell: 2,
         value: diff,
     });
-    let limits = Limits {
-        state_slots: 2,
-        out_cells: 3,
-    };
-    let code = match NativeCode::compile(&Function::new(FunctionKind::Update), &a.f, limits) {
-        Ok(c) => c,
-        Err(e) => panic!("{e}"),
-    };
+    let code = compile_finish(a, 2, 3);
     let flow = FlowView {
         start_time: 1.0,
         end_time: 1.0 + std::f64::consts::E,
@@ -731,14 +736,7 @@ fn guarded_calls_run_only_when_their_guard_is_not_zero() {
         });
         a.push(Inst::Out { cell, value: ln });
     }
-    let limits = Limits {
-        state_slots: 1,
-        out_cells: 3,
-    };
-    let code = match NativeCode::compile(&Function::new(FunctionKind::Update), &a.f, limits) {
-        Ok(c) => c,
-        Err(e) => panic!("{e}"),
-    };
+    let code = compile_finish(a, 1, 3);
     for (src, dst) in [(0i64, 0i64), (0, 443), (1000, 0), (1000, 443)] {
         let flow = FlowView {
             end_time: 2.0,
