@@ -65,7 +65,7 @@ run() {
     for ((i = 0; i < repeat; i++)); do
         # Each run writes a new table: deleting the previous one (which ext4 does when a file
         # is renamed over it, 3-10 ms for a 16 MB table) is not the run's work.
-        rm -f "$out"/*.csv "$out"/*.parquet
+        rm -f "$out"/seed.csv "$out"/core.csv "$out"/core.parquet "$out"/churn.csv
         start="$(date +%s%N)"
         if ((have_time)); then
             /usr/bin/time -v -o "$tmp/time" "$@" >"$tmp/stdout" 2>"$tmp/stderr" ||

@@ -276,6 +276,8 @@ impl CaptureReader {
         // changes no byte anyone reads: a later read faults the same file bytes back in.
         let _ =
             unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, len) };
+        #[cfg(not(unix))]
+        let _ = (map, from, len);
         self.released = upto;
     }
 }

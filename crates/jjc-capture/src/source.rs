@@ -57,6 +57,8 @@ impl Source {
     /// packet's headers) into its cache while this record is processed. Does nothing for a stream or where `pos` is past the end.
     #[inline]
     pub(crate) fn prefetch(&self, pos: u64) {
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = pos;
         #[cfg(target_arch = "x86_64")]
         if let Source::Mapped(map) = self
             && let Some(at) = usize::try_from(pos).ok().and_then(|p| map.get(p..))

@@ -304,6 +304,11 @@ impl<'k, E: Exec> KernelHandler<'k, E> {
         }
     }
 
+    /// Frees the state of a flow whose row will not be made.
+    pub(crate) fn discard(&mut self, state: &mut FlowState) {
+        self.features.kernel.drop_state(&mut state.slots);
+    }
+
     /// Finishes an ended flow: gives `sink` its feature cells and frees its state.
     pub(crate) fn finish(
         &mut self,

@@ -20,7 +20,7 @@ use jjc_output::RowEncoder;
 
 use crate::error::PipelineError;
 use crate::features::{CompiledFeatures, FlowState, KernelHandler};
-use crate::pipeline::{RowWriter, emit_row};
+use crate::pipeline::{RowWriter, discard, format_row};
 use crate::scan::{Batches, FlowTableOf, Report, Share, scan};
 
 /// The settings of one parallel run.
@@ -78,8 +78,7 @@ where
             let written = &written;
             let mut workers = Vec::with_capacity(others.len());
             for (i, mut mine) in others.into_iter().enumerate() {
-                let mut hand =
-                    Handing::new(part_tx.clone(), encoder.clone(), label, written, threads);
+                let mut hand = Handing::new(part_tx.clone(), encoder.clone(), label, written);
                 let share = Share {
                     index: i + 1,
                     of: threads,
@@ -92,8 +91,13 @@ where
                     result
                 }));
             }
-            let mut hand = Handing::new(part_tx, encoder, label, written, threads);
-            let writer = scope.spawn(move || write_in_order(part_rx, out, written));
+            let mut hand = Handing::new(part_tx, encoder, label, written);
+            let writer = scope.spawn(move || {
+                let stop_others = StopOthersUnlessDone(written, false);
+                let result = write_batches(part_rx, out, written);
+                stop_others.done_if(result.is_ok());
+                result
+            });
             let share = Share {
                 index: 0,
                 of: threads,
@@ -129,8 +133,6 @@ struct Handing<'w> {
     label: Option<&'w str>,
     /// How far the output is.
     written: &'w Written,
-    /// The number of workers.
-    threads: u64,
     ended: Vec<EndedFlow<FlowState>>,
 }
 
@@ -140,14 +142,12 @@ impl<'w> Handing<'w> {
         encoder: Option<RowEncoder>,
         label: Option<&'w str>,
         written: &'w Written,
-        threads: usize,
     ) -> Self {
         Handing {
             parts,
             encoder,
             label,
             written,
-            threads: threads as u64,
             ended: Vec::new(),
         }
     }
@@ -161,22 +161,32 @@ impl<E: Exec> Batches<E> for Handing<'_> {
         parts: usize,
     ) -> Result<bool, PipelineError> {
         table.drain_ended(&mut self.ended);
+        if self.written.failed() {
+            // Another thread stopped the run: nothing more will be written.
+            discard(&mut self.ended, table.handler_mut());
+            return Ok(false);
+        }
         let mut rows = Vec::with_capacity(self.ended.len());
         let mut bytes = Vec::new();
-        for mut flow in self.ended.drain(..) {
+        let mut values = Vec::new();
+        let mut flows = self.ended.drain(..);
+        let mut failed = None;
+        for mut flow in flows.by_ref() {
+            let start = bytes.len();
             let handler = table.handler_mut();
-            let cells = match &mut self.encoder {
-                Some(encoder) => {
-                    let start = bytes.len();
-                    encoder.encode_cells(&mut bytes, |cells| {
-                        emit_row(&mut flow, self.label, handler, cells);
-                    })?;
-                    Cells::Encoded(start..bytes.len())
-                }
-                None => {
-                    let mut row = Vec::new();
-                    emit_row(&mut flow, self.label, handler, &mut row);
-                    Cells::Values(row)
+            let cells = match format_row(
+                &mut flow,
+                self.label,
+                handler,
+                self.encoder.as_mut(),
+                &mut bytes,
+                &mut values,
+            ) {
+                Ok(true) => Cells::Encoded(start..bytes.len()),
+                Ok(false) => Cells::Values(std::mem::take(&mut values)),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
                 }
             };
             rows.push(OrderedRow {
@@ -186,6 +196,12 @@ impl<E: Exec> Batches<E> for Handing<'_> {
                 start_time: flow.record.start_time,
                 cells,
             });
+        }
+        for mut flow in flows {
+            table.handler_mut().discard(&mut flow.state);
+        }
+        if let Some(e) = failed {
+            return Err(e);
         }
         let part = Part {
             seq,
@@ -197,29 +213,14 @@ impl<E: Exec> Batches<E> for Handing<'_> {
         Ok(self.parts.send(part).is_ok())
     }
 
-    fn wait_for_output(&mut self, seq: u64) -> bool {
-        // Stay at most one round of partitions ahead of the output.
-        self.written.wait_for(seq.saturating_sub(self.threads))
+    fn wait_for_output(&mut self, seq: u64, behind: u64) -> bool {
+        self.written.wait_for(seq.saturating_sub(behind))
     }
 }
 
-/// Writes the workers' rows: each batch, once complete, in (ending-event time, partition, key)
-/// order, batches in order; publishes in `written` how many batches are out (or that the output
-/// failed, which makes the workers stop).
-fn write_in_order(
-    parts: Receiver<Part>,
-    out: &mut RowWriter<'_>,
-    written: &Written,
-) -> Result<(), PipelineError> {
-    let result = write_batches(parts, out, written);
-    if result.is_err() {
-        written.publish(Written::FAILED);
-    }
-    result
-}
-
-/// Marks the run failed when a worker ends without finishing its walk (an error, or a
-/// panic as it unwinds), so that no other worker waits for batches it will never hand.
+/// Marks the run failed when a thread ends without finishing its work (an error, or a panic
+/// as it unwinds): no worker then waits for batches that will never be handed or written, and
+/// the workers stop.
 struct StopOthersUnlessDone<'w>(&'w Written, bool);
 
 impl StopOthersUnlessDone<'_> {
@@ -259,7 +260,12 @@ impl Written {
         self.more.notify_all();
     }
 
-    /// Waits until `count` batches are written; `false` if the output failed instead.
+    /// Whether the run failed.
+    fn failed(&self) -> bool {
+        self.count.lock().map_or(true, |c| *c == Written::FAILED)
+    }
+
+    /// Waits until `count` batches are written; `false` if the run failed instead.
     fn wait_for(&self, count: u64) -> bool {
         let Ok(c) = self.count.lock() else {
             return false;
@@ -277,6 +283,8 @@ struct Pending {
     parts: Vec<Part>,
 }
 
+/// Writes the workers' rows: each batch, once complete, in (ending-event time, partition, key)
+/// order, batches in order; publishes in `written` how many batches are out.
 fn write_batches(
     parts: Receiver<Part>,
     out: &mut RowWriter<'_>,

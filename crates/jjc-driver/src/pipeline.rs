@@ -219,8 +219,7 @@ impl Pipeline {
         progress: &mut Option<&mut dyn Progress>,
     ) -> Result<(), PipelineError> {
         let report = Report { summary, progress };
-        let partitions =
-            FlowTable::new(self.config.flow.clone(), jjc_flow::NoFeatures)?.partitions();
+        let partitions = self.config.flow.partitions();
         let threads = self.config.thread_count().clamp(1, partitions);
         if threads > 1
             && let Some(others) = reopen(readers, threads - 1)?
@@ -284,7 +283,7 @@ impl<E: Exec> Batches<E> for Direct<'_, '_, '_> {
         Ok(true)
     }
 
-    fn wait_for_output(&mut self, _: u64) -> bool {
+    fn wait_for_output(&mut self, _: u64, _: u64) -> bool {
         true
     }
 }
@@ -317,6 +316,39 @@ pub(crate) fn emit_row<E: Exec>(
         sink.str(l);
     }
     handler.finish(&flow.record, &mut flow.state, sink);
+}
+
+/// The row of an ended flow, as text `encoder` appends to `text` (`true`), or, without an
+/// encoder, as values in `values` (cleared first).
+pub(crate) fn format_row<E: Exec>(
+    flow: &mut EndedFlow<FlowState>,
+    label: Option<&str>,
+    handler: &mut KernelHandler<'_, E>,
+    encoder: Option<&mut RowEncoder>,
+    text: &mut Vec<u8>,
+    values: &mut Vec<Value>,
+) -> Result<bool, PipelineError> {
+    match encoder {
+        Some(encoder) => {
+            encoder.encode_cells(text, |cells| emit_row(flow, label, handler, cells))?;
+            Ok(true)
+        }
+        None => {
+            values.clear();
+            emit_row(flow, label, handler, values);
+            Ok(false)
+        }
+    }
+}
+
+/// Frees the states of flows that will not be written (the run stopped).
+pub(crate) fn discard<E: Exec>(
+    ended: &mut Vec<EndedFlow<FlowState>>,
+    handler: &mut KernelHandler<'_, E>,
+) {
+    for mut flow in ended.drain(..) {
+        handler.discard(&mut flow.state);
+    }
 }
 
 /// Inputs opened and checked, ready to run.
@@ -380,29 +412,40 @@ impl<'s> RowWriter<'s> {
         label: Option<&str>,
         handler: &mut KernelHandler<'_, E>,
     ) -> Result<(), PipelineError> {
-        for mut flow in ended.drain(..) {
+        let mut flows = ended.drain(..);
+        let mut result = Ok(());
+        for mut flow in flows.by_ref() {
             let start = flow.record.start_time;
-            if let Some(encoder) = &mut self.encoder {
-                let mut text = std::mem::take(&mut self.text);
-                text.clear();
-                let encoded = encoder.encode_cells(&mut text, |cells| {
-                    emit_row(&mut flow, label, handler, cells);
-                });
-                let written = encoded
-                    .map_err(PipelineError::from)
-                    .and_then(|()| self.push_encoded(start, &text));
-                self.text = text;
-                written?;
-            } else {
-                let mut row = std::mem::take(&mut self.row);
-                row.clear();
-                emit_row(&mut flow, label, handler, &mut row);
-                let written = self.push(start, &row);
-                self.row = row;
-                written?;
+            self.text.clear();
+            result = format_row(
+                &mut flow,
+                label,
+                handler,
+                self.encoder.as_mut(),
+                &mut self.text,
+                &mut self.row,
+            )
+            .and_then(|encoded| {
+                if encoded {
+                    let text = std::mem::take(&mut self.text);
+                    let written = self.push_encoded(start, &text);
+                    self.text = text;
+                    written
+                } else {
+                    let row = std::mem::take(&mut self.row);
+                    let written = self.push(start, &row);
+                    self.row = row;
+                    written
+                }
+            });
+            if result.is_err() {
+                break;
             }
         }
-        Ok(())
+        for mut flow in flows {
+            handler.discard(&mut flow.state);
+        }
+        result
     }
 
     /// Writes one flow's row (or holds it, for `--sort start`).

@@ -19,6 +19,10 @@ use crate::features::KernelHandler;
 use crate::pipeline::{CHECKPOINT_PACKETS, PROGRESS_RECORDS, Progress, account_reader};
 use crate::summary::RunSummary;
 
+/// Records between two page releases behind the reader (see `CaptureReader::release_behind`):
+/// by records, so captures whose frames mostly do not decode release them too.
+const RELEASE_RECORDS: u64 = 4096;
+
 /// The flow table of one thread.
 pub(crate) type FlowTableOf<'k, E> = FlowTable<KernelHandler<'k, E>>;
 
@@ -35,11 +39,22 @@ impl Share {
     /// Every partition: a run on one thread.
     pub(crate) const ALL: Share = Share { index: 0, of: 1 };
 
-    #[inline]
-    fn owns(self, partition: usize) -> bool {
-        self.of == 1 || partition % self.of == self.index
+    /// The partitions this thread owns, as a bit per partition (there are at most 64).
+    fn mask(self, partitions: usize) -> u64 {
+        (0..partitions.min(64))
+            .filter(|p| p % self.of.max(1) == self.index)
+            .fold(0, |m, p| m | 1 << p)
+    }
+
+    /// This thread's partitions, in order.
+    fn partitions(self, partitions: usize) -> impl Iterator<Item = usize> {
+        (self.index..partitions).step_by(self.of.max(1))
     }
 }
+
+/// Batches a thread may hand ahead of the output before it waits (`CHECKPOINT_PACKETS`
+/// packets each): keeps the threads, and the rows waiting for the slowest, close together.
+const AHEAD_OF_OUTPUT: u64 = 8;
 
 /// Where a thread hands the flows that ended.
 ///
@@ -57,10 +72,10 @@ pub(crate) trait Batches<E: Exec> {
         parts: usize,
     ) -> Result<bool, PipelineError>;
 
-    /// Called before batch `seq` is made at the end of input: waits until the output is
-    /// close enough behind, so the rows of a huge table never all wait in memory. `false`
-    /// stops the walk (the output failed).
-    fn wait_for_output(&mut self, seq: u64) -> bool;
+    /// Waits until the output has written every batch before `seq - behind`, so the rows
+    /// of a huge table, or of threads far apart, never all wait in memory. `false` stops the
+    /// walk (the run failed).
+    fn wait_for_output(&mut self, seq: u64, behind: u64) -> bool;
 }
 
 /// What the thread that reports the run (the first) records as it goes.
@@ -86,7 +101,7 @@ pub(crate) fn scan<E: Exec>(
     let mut walk = Walk {
         clock: f64::NEG_INFINITY,
         packets: 0,
-        share,
+        owned: share.mask(partitions),
         partitions,
     };
     let mut seq = 0u64;
@@ -105,10 +120,14 @@ pub(crate) fn scan<E: Exec>(
                 next_checkpoint = walk.packets + CHECKPOINT_PACKETS;
                 table.advance_clock(walk.clock);
                 table.sweep();
-                if !batches.hand(table, seq, share.of)? {
+                if !batches.hand(table, seq, share.of)?
+                    || !batches.wait_for_output(seq, AHEAD_OF_OUTPUT)
+                {
                     return Ok(());
                 }
                 seq += 1;
+            }
+            if records.is_multiple_of(RELEASE_RECORDS) {
                 reader.release_behind();
             }
             if records.is_multiple_of(PROGRESS_RECORDS)
@@ -132,9 +151,10 @@ pub(crate) fn scan<E: Exec>(
     if !batches.hand(table, seq, share.of)? {
         return Ok(());
     }
-    for p in (share.index..partitions).step_by(share.of) {
+    for p in share.partitions(partitions) {
         let batch = seq + 1 + p as u64;
-        if !batches.wait_for_output(batch) {
+        // Stay at most one round of partitions ahead of the output.
+        if !batches.wait_for_output(batch, share.of as u64) {
             return Ok(());
         }
         table.end_partition(p);
@@ -157,7 +177,8 @@ struct Walk {
     clock: f64,
     /// Packets seen so far (kept or not).
     packets: u64,
-    share: Share,
+    /// The partitions this thread owns, a bit each.
+    owned: u64,
     partitions: usize,
 }
 
@@ -171,8 +192,9 @@ impl Walk {
         self.packets += 1;
         let key = FlowKey::of(&pkt);
         let hash = partition_hash(&key);
-        if self.share.owns(partition_of(hash, self.partitions)) {
-            table.process_routed(&mut pkt, &key, hash, self.clock);
+        let p = partition_of(hash, self.partitions);
+        if self.owned >> p & 1 == 1 {
+            table.process_in(p, &mut pkt, &key, hash, self.clock);
         }
     }
 }

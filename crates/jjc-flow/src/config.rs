@@ -80,6 +80,13 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl FlowConfig {
+    /// The number of partitions of a table with these settings (fixed whatever the thread
+    /// count): [`MAX_PARTITIONS`](crate::MAX_PARTITIONS), fewer when `max_flows` is smaller.
+    pub fn partitions(&self) -> usize {
+        self.max_flows
+            .map_or(crate::MAX_PARTITIONS, |m| m.clamp(1, crate::MAX_PARTITIONS))
+    }
+
     /// Checks every setting, naming the first one out of range.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let positive = |name: &str, v: f64| {

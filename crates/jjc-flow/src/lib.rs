@@ -21,7 +21,7 @@ mod table;
 pub use config::{ConfigError, FlowConfig, TcpEnd};
 pub use key::{FlowKey, partition_hash};
 pub use record::{EndReason, FlowRecord};
-pub use table::{EndedFlow, FlowHandler, FlowTable, NoFeatures, partition_of};
+pub use table::{EndedFlow, FlowHandler, FlowTable, MAX_PARTITIONS, NoFeatures, partition_of};
 
 #[cfg(test)]
 mod tests;

@@ -68,9 +68,7 @@ impl<H: FlowHandler> FlowTable<H> {
     /// An empty table applying `config`, running `handler` on every flow.
     pub fn new(config: FlowConfig, handler: H) -> Result<Self, ConfigError> {
         config.validate()?;
-        let n = config
-            .max_flows
-            .map_or(MAX_PARTITIONS, |m| m.min(MAX_PARTITIONS));
+        let n = config.partitions();
         let partitions = (0..n)
             .map(|i| {
                 let cap = config.max_flows.map(|m| m / n + usize::from(i < m % n));
@@ -135,13 +133,14 @@ impl<H: FlowHandler> FlowTable<H> {
         self.partitions.len()
     }
 
-    /// Takes one packet that another thread read and keyed: as [`FlowTable::process`], with
-    /// the key, its [`partition_hash`] and the capture clock of the whole capture at this
-    /// packet. A table that gets only some partitions' packets this way behaves, on those
-    /// partitions, exactly as one that gets every packet.
+    /// Takes one packet already keyed: as [`FlowTable::process`], with the key, its
+    /// [`partition_hash`], its partition ([`partition_of`] the hash) and the capture clock of
+    /// the whole capture at this packet. A table that takes only some partitions' packets this
+    /// way behaves, on those partitions, exactly as one that takes every packet.
     #[inline]
-    pub fn process_routed(
+    pub fn process_in(
         &mut self,
+        partition: usize,
         pkt: &mut PacketView<'_>,
         key: &FlowKey,
         hash: u64,
@@ -149,8 +148,9 @@ impl<H: FlowHandler> FlowTable<H> {
     ) {
         self.advance_clock(clock);
         self.packets += 1;
-        let p = partition_of(hash, self.partitions.len());
-        self.partitions[p].process(pkt, key, hash, self.clock, &self.config, &mut self.handler);
+        if let Some(p) = self.partitions.get_mut(partition) {
+            p.process(pkt, key, hash, self.clock, &self.config, &mut self.handler);
+        }
     }
 
     /// Moves the capture clock forward to `clock` (the clock of the whole capture, when this

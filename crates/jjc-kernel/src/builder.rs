@@ -336,7 +336,12 @@ impl Builder {
         let (_, ret) = helper.signature();
         let guard = match guard.map(|g| (g, self.known_i(g))) {
             // A guard known to be 0: the result is 0 (or nothing for a helper without one).
-            Some((_, Some(0))) => return ret.map(|_| self.iconst(0)),
+            Some((_, Some(0))) => {
+                return ret.map(|t| match t {
+                    MTy::F64 => self.fconst(0.0),
+                    MTy::I64 => self.iconst(0),
+                });
+            }
             Some((_, Some(_))) | None => None,
             Some((g, None)) => Some(g),
         };

@@ -143,20 +143,6 @@ pub(crate) unsafe fn intern(pool: i64, slot: i64, text: &str) -> i64 {
     stored.or_else(|| pool.and_then(|p| p.id(""))).unwrap_or(-1)
 }
 
-/// The id of `""`: [`intern`] of the empty text, without looking it up.
-///
-/// # Safety
-/// As [`intern`].
-#[inline]
-pub(crate) unsafe fn empty(pool: i64, slot: i64) -> i64 {
-    // SAFETY: per the contract.
-    match unsafe { (pool as *const StringPool).as_ref() }.and_then(|p| p.empty) {
-        Some(id) => id,
-        // SAFETY: per the contract.
-        None => unsafe { intern(pool, slot, "") },
-    }
-}
-
 /// The text of a run-time id in the store a strings slot holds (`bits`), for output.
 ///
 /// # Safety

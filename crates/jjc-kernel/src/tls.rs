@@ -352,9 +352,7 @@ pub unsafe extern "C" fn jjc_tls_str(messages: i64, field: i64, pool: i64, slot:
     let m = unsafe { (messages as *const TlsMessages).as_ref() };
     let text = match (m, TlsField::from_code(field)) {
         (Some(m), Some(f)) => str_field(m, f),
-        // Most packets carry no TLS message: their field is `""`, which the pool has.
-        // SAFETY: per the contract.
-        _ => return unsafe { flow_strings::empty(pool, slot) },
+        _ => String::new(),
     };
     // SAFETY: per the contract.
     unsafe { flow_strings::intern(pool, slot, &text) }

@@ -107,7 +107,7 @@ pub struct CellWriter<'a> {
     out: &'a mut Vec<u8>,
     /// Cells given so far.
     count: usize,
-    /// The first cell whose type was not its column's: (column, its type, the cell's).
+    /// The first cell whose type was not its column's: (its column, the cell's type).
     mismatch: Option<(usize, ColumnType)>,
 }
 

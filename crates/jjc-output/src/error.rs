@@ -50,9 +50,9 @@ pub enum OutputError {
         /// The type of the value given.
         found: ColumnType,
     },
-    /// Rows formatted as text were given to a Parquet table (a bug in the caller: Parquet
-    /// has no [`crate::RowEncoder`]).
-    #[error("rows formatted as text cannot go into a Parquet table")]
+    /// Rows formatted as text were given to a table that takes values (Parquet, or a sink
+    /// without a [`crate::RowEncoder`]): a bug in the caller.
+    #[error("rows formatted as text were given to a table that takes values")]
     EncodedRows,
     /// Parquet output was asked of a build without the `parquet` cargo feature.
     #[error("this build has no Parquet support (cargo feature `parquet`)")]

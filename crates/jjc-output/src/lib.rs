@@ -1,9 +1,12 @@
 //! Writing feature tables: CSV, JSON Lines and Parquet, atomically.
 //!
 //! A [`TableWriter`] takes the table's [`Column`]s once, then one row of [`Value`]s at a
-//! time, and writes them in the chosen [`Format`] to a [`Destination`]. A file destination
-//! is written to a temporary file in the same directory and renamed over the destination
-//! only by [`TableWriter::finish`]; a writer dropped without `finish` (because something
+//! time, and writes them in the chosen [`Format`] to a [`Destination`]. For the text formats
+//! its [`RowEncoder`] formats rows on other threads (from values, or cell by cell through a
+//! [`CellWriter`]), and [`TableWriter::write_encoded`] appends the text as it is.
+//!
+//! A file destination is written to a temporary file in the same directory and renamed over
+//! the destination only by [`TableWriter::finish`]; a writer dropped without `finish` (because something
 //! failed elsewhere) removes its temporary file and leaves the destination untouched.
 //!
 //! Text formats follow DESIGN.md §2 "Output": booleans `true`/`false`, integers in
