@@ -321,6 +321,33 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Reports `field` as unknown on `pkt` or `flow`: a did-you-mean among that view's
+    /// fields, else `other` (the field exists on the other view), else where the list is.
+    fn unknown_view_field(
+        &mut self,
+        field: &ast::Ident,
+        view: UnknownField,
+        other: Option<String>,
+    ) {
+        let d = Diagnostic::new(
+            view.code,
+            format!("{} have no field `{}`", view.plural, field.name),
+            field.span,
+            "unknown field",
+        );
+        let d = match suggest::help(&field.name, view.names.iter().map(|f| f.name)) {
+            Some(h) => d.with_help(h),
+            None => match other {
+                Some(h) => d.with_help(h),
+                None => d.with_help(format!(
+                    "see the list of `{}.*` fields in docs/language.md",
+                    view.prefix
+                )),
+            },
+        };
+        self.error(d);
+    }
+
     fn field(&mut self, base: &ast::Expr, field: &ast::Ident, span: Span) -> Expr {
         if let A::Name(b) = &base.kind
             && matches!(self.resolve(b), Resolved::Nothing)
@@ -328,23 +355,9 @@ impl<'a> Checker<'a> {
             let b = b.as_str();
             if b == "pkt" {
                 let Some((_, f)) = builtins::pkt_field(&field.name) else {
-                    let mut d = Diagnostic::new(
-                        codes::UNKNOWN_PKT_FIELD,
-                        format!("packets have no field `{}`", field.name),
-                        field.span,
-                        "unknown field",
-                    );
-                    d = match suggest::help(
-                        &field.name,
-                        builtins::PKT_FIELDS.iter().map(|f| f.name),
-                    ) {
-                        Some(h) => d.with_help(h),
-                        None if builtins::flow_field(&field.name).is_some() => {
-                            d.with_help(format!("`flow.{}` is a flow field", field.name))
-                        }
-                        None => d.with_help("see the list of `pkt.*` fields in docs/language.md"),
-                    };
-                    self.error(d);
+                    let other = builtins::flow_field(&field.name)
+                        .map(|_| format!("`flow.{}` is a flow field", field.name));
+                    self.unknown_view_field(field, UnknownField::PKT, other);
                     return error_expr(span);
                 };
                 return Expr {
@@ -356,24 +369,13 @@ impl<'a> Checker<'a> {
             }
             if b == "flow" {
                 let Some((_, f)) = builtins::flow_field(&field.name) else {
-                    let mut d = Diagnostic::new(
-                        codes::UNKNOWN_FLOW_FIELD,
-                        format!("flows have no field `{}`", field.name),
-                        field.span,
-                        "unknown field",
-                    );
-                    d = match suggest::help(
-                        &field.name,
-                        builtins::FLOW_FIELDS.iter().map(|f| f.name),
-                    ) {
-                        Some(h) => d.with_help(h),
-                        None if builtins::pkt_field(&field.name).is_some() => d.with_help(format!(
+                    let other = builtins::pkt_field(&field.name).map(|_| {
+                        format!(
                             "`pkt.{}` is a packet field; aggregate it, as in mean(pkt.{})",
                             field.name, field.name
-                        )),
-                        None => d.with_help("see the list of `flow.*` fields in docs/language.md"),
-                    };
-                    self.error(d);
+                        )
+                    });
+                    self.unknown_view_field(field, UnknownField::FLOW, other);
                     return error_expr(span);
                 };
                 return Expr {
@@ -1574,4 +1576,28 @@ fn flow_in_packet(text: &str, span: Span) -> Diagnostic {
     )
     .with_note("aggregate arguments, `where` conditions and `prev` are evaluated at every packet")
     .with_help("move the flow value outside the aggregate, as in `mean(pkt.len) / flow.duration`")
+}
+
+/// What an unknown-field diagnostic says of `pkt` or `flow`.
+#[derive(Clone, Copy)]
+struct UnknownField {
+    code: codes::Code,
+    plural: &'static str,
+    prefix: &'static str,
+    names: &'static [builtins::Field],
+}
+
+impl UnknownField {
+    const PKT: UnknownField = UnknownField {
+        code: codes::UNKNOWN_PKT_FIELD,
+        plural: "packets",
+        prefix: "pkt",
+        names: builtins::PKT_FIELDS,
+    };
+    const FLOW: UnknownField = UnknownField {
+        code: codes::UNKNOWN_FLOW_FIELD,
+        plural: "flows",
+        prefix: "flow",
+        names: builtins::FLOW_FIELDS,
+    };
 }
