@@ -64,12 +64,12 @@ fn game(port: u16) -> Option<&'static str> {
 impl FlowHandler for HandSeed {
     type State = SeedState;
 
-    fn start(&mut self, _: &FlowRecord) -> SeedState {
+    fn start(&mut self, _: &FlowRecord, _: &mut [u64]) -> SeedState {
         SeedState::default()
     }
 
     #[inline]
-    fn update(&mut self, s: &mut SeedState, _: &FlowRecord, pkt: &PacketView<'_>) {
+    fn update(&mut self, s: &mut SeedState, _: &mut [u64], _: &FlowRecord, pkt: &PacketView<'_>) {
         let payload = pkt.payload();
         if !payload.is_empty() {
             if s.first_payload == 0 {

@@ -277,13 +277,14 @@ impl Exec for NativeExec {
     }
 }
 
-/// A flow's feature state: the kernel's slots and one state per selected native group.
+/// A flow's feature state besides the kernel's slots (which the flow table keeps inline):
+/// one state per selected native group.
 pub(crate) struct FlowState {
-    slots: Box<[u64]>,
     natives: Vec<Box<dyn FlowFeatures>>,
 }
 
-/// Runs the compiled features on every flow: the state lives in the flow table entry.
+/// Runs the compiled features on every flow: the kernel's state lives inline in the flow
+/// table, one slot per word.
 pub(crate) struct KernelHandler<'k, E> {
     features: &'k CompiledFeatures,
     exec: E,
@@ -304,29 +305,31 @@ impl<'k, E: Exec> KernelHandler<'k, E> {
         }
     }
 
-    /// Frees the state of a flow whose row will not be made.
-    pub(crate) fn discard(&mut self, state: &mut FlowState) {
-        self.features.kernel.drop_state(&mut state.slots);
+    /// Frees the state (its kernel `slots`) of a flow whose row will not be made.
+    pub(crate) fn discard(&mut self, slots: &mut [u64]) {
+        self.features.kernel.drop_state(slots);
     }
 
-    /// Finishes an ended flow: gives `sink` its feature cells and frees its state.
+    /// Finishes an ended flow whose kernel state is `slots`: gives `sink` its feature cells
+    /// and frees its state.
     pub(crate) fn finish(
         &mut self,
         record: &FlowRecord,
         state: &mut FlowState,
+        slots: &mut [u64],
         sink: &mut impl CellSink,
     ) {
         let view = flow_view(record);
         let kernel = &self.features.kernel;
-        self.exec.finish(&mut state.slots, &view, &mut self.cells);
+        self.exec.finish(slots, &view, &mut self.cells);
         if state.natives.is_empty() {
-            kernel.emit_cells(&self.cells, &state.slots, sink);
-            kernel.drop_state(&mut state.slots);
+            kernel.emit_cells(&self.cells, slots, sink);
+            kernel.drop_state(slots);
             return;
         }
         self.kernel_values.clear();
-        kernel.cells_to_values_with_state(&self.cells, &state.slots, &mut self.kernel_values);
-        kernel.drop_state(&mut state.slots);
+        kernel.cells_to_values_with_state(&self.cells, slots, &mut self.kernel_values);
+        kernel.drop_state(slots);
         for (values, native) in self.native_values.iter_mut().zip(&mut state.natives) {
             values.clear();
             native.finish(&view, values);
@@ -353,20 +356,30 @@ impl<'k, E: Exec> KernelHandler<'k, E> {
 impl<E: Exec> FlowHandler for KernelHandler<'_, E> {
     type State = FlowState;
 
-    fn start(&mut self, _: &FlowRecord) -> FlowState {
-        let slots = self.features.kernel.new_state();
+    fn inline_words(&self) -> usize {
+        self.features.kernel.state_slots()
+    }
+
+    fn start(&mut self, _: &FlowRecord, slots: &mut [u64]) -> FlowState {
+        self.features.kernel.init_state(slots);
         let natives = self
             .features
             .natives
             .iter()
             .map(|n| n.extractor.start())
             .collect();
-        FlowState { slots, natives }
+        FlowState { natives }
     }
 
     #[inline]
-    fn update(&mut self, state: &mut FlowState, _: &FlowRecord, pkt: &PacketView<'_>) {
-        self.exec.update(&mut state.slots, pkt);
+    fn update(
+        &mut self,
+        state: &mut FlowState,
+        slots: &mut [u64],
+        _: &FlowRecord,
+        pkt: &PacketView<'_>,
+    ) {
+        self.exec.update(slots, pkt);
         for n in &mut state.natives {
             n.update(pkt);
         }

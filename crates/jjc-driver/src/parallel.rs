@@ -163,7 +163,7 @@ impl<E: Exec> Batches<E> for Handing<'_> {
         table.drain_ended(&mut self.ended);
         if self.written.failed() {
             // Another thread stopped the run: nothing more will be written.
-            discard(&mut self.ended, table.handler_mut());
+            discard(self.ended.drain(..), table);
             return Ok(false);
         }
         let mut rows = Vec::with_capacity(self.ended.len());
@@ -173,11 +173,10 @@ impl<E: Exec> Batches<E> for Handing<'_> {
         let mut failed = None;
         for mut flow in flows.by_ref() {
             let start = bytes.len();
-            let handler = table.handler_mut();
             let cells = match format_row(
                 &mut flow,
                 self.label,
-                handler,
+                table,
                 self.encoder.as_mut(),
                 &mut bytes,
                 &mut values,
@@ -197,9 +196,7 @@ impl<E: Exec> Batches<E> for Handing<'_> {
                 cells,
             });
         }
-        for mut flow in flows {
-            table.handler_mut().discard(&mut flow.state);
-        }
+        discard(flows, table);
         if let Some(e) = failed {
             return Err(e);
         }

@@ -278,8 +278,7 @@ impl<E: Exec> Batches<E> for Direct<'_, '_, '_> {
         _: usize,
     ) -> Result<bool, PipelineError> {
         table.drain_ended(&mut self.ended);
-        self.out
-            .write_flows(&mut self.ended, self.label, table.handler_mut())?;
+        self.out.write_flows(&mut self.ended, self.label, table)?;
         Ok(true)
     }
 
@@ -304,18 +303,20 @@ pub(crate) fn account_reader(reader: &CaptureReader, records: u64, summary: &mut
     }
 }
 
-/// Gives `sink` the row of an ended flow: identity, the capture label, then the features.
+/// Gives `sink` the row of an ended flow (just drained from `table`): identity, the capture
+/// label, then the features.
 pub(crate) fn emit_row<E: Exec>(
     flow: &mut EndedFlow<FlowState>,
     label: Option<&str>,
-    handler: &mut KernelHandler<'_, E>,
+    table: &mut FlowTableOf<'_, E>,
     sink: &mut impl CellSink,
 ) {
     emit_identity(&flow.record, sink);
     if let Some(l) = label {
         sink.str(l);
     }
-    handler.finish(&flow.record, &mut flow.state, sink);
+    let (handler, slots) = table.ended_state(flow);
+    handler.finish(&flow.record, &mut flow.state, slots, sink);
 }
 
 /// The row of an ended flow, as text `encoder` appends to `text` (`true`), or, without an
@@ -323,31 +324,33 @@ pub(crate) fn emit_row<E: Exec>(
 pub(crate) fn format_row<E: Exec>(
     flow: &mut EndedFlow<FlowState>,
     label: Option<&str>,
-    handler: &mut KernelHandler<'_, E>,
+    table: &mut FlowTableOf<'_, E>,
     encoder: Option<&mut RowEncoder>,
     text: &mut Vec<u8>,
     values: &mut Vec<Value>,
 ) -> Result<bool, PipelineError> {
     match encoder {
         Some(encoder) => {
-            encoder.encode_cells(text, |cells| emit_row(flow, label, handler, cells))?;
+            encoder.encode_cells(text, |cells| emit_row(flow, label, table, cells))?;
             Ok(true)
         }
         None => {
             values.clear();
-            emit_row(flow, label, handler, values);
+            emit_row(flow, label, table, values);
             Ok(false)
         }
     }
 }
 
-/// Frees the states of flows that will not be written (the run stopped).
+/// Frees the states of flows just drained from `table` that will not be written (the run
+/// stopped).
 pub(crate) fn discard<E: Exec>(
-    ended: &mut Vec<EndedFlow<FlowState>>,
-    handler: &mut KernelHandler<'_, E>,
+    flows: impl IntoIterator<Item = EndedFlow<FlowState>>,
+    table: &mut FlowTableOf<'_, E>,
 ) {
-    for mut flow in ended.drain(..) {
-        handler.discard(&mut flow.state);
+    for flow in flows {
+        let (handler, slots) = table.ended_state(&flow);
+        handler.discard(slots);
     }
 }
 
@@ -406,11 +409,12 @@ impl<'s> RowWriter<'s> {
         }
     }
 
+    /// Writes the rows of flows just drained from `table`, in order.
     fn write_flows<E: Exec>(
         &mut self,
         ended: &mut Vec<EndedFlow<FlowState>>,
         label: Option<&str>,
-        handler: &mut KernelHandler<'_, E>,
+        table: &mut FlowTableOf<'_, E>,
     ) -> Result<(), PipelineError> {
         let mut flows = ended.drain(..);
         let mut result = Ok(());
@@ -420,7 +424,7 @@ impl<'s> RowWriter<'s> {
             result = format_row(
                 &mut flow,
                 label,
-                handler,
+                table,
                 self.encoder.as_mut(),
                 &mut self.text,
                 &mut self.row,
@@ -442,9 +446,7 @@ impl<'s> RowWriter<'s> {
                 break;
             }
         }
-        for mut flow in flows {
-            handler.discard(&mut flow.state);
-        }
+        discard(flows, table);
         result
     }
 

@@ -1,5 +1,6 @@
-//! One partition of the flow table: a hash index over a slab of entries, an LRU list, and
-//! FIFO queues for the flows that will end on a known deadline.
+//! One partition of the flow table: a hash index over a slab of entries (each with its
+//! handler's inline state words in a slab beside it), an LRU list, and FIFO queues for the
+//! flows that will end on a known deadline.
 
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
@@ -60,10 +61,19 @@ pub(crate) struct Partition<S> {
     /// This partition's number.
     number: u32,
     ended: Vec<EndedFlow<S>>,
+    /// The handler's inline state: `stride` words per slot, slot `i` at `i * stride`.
+    words: Vec<u64>,
+    stride: usize,
+    /// Slots of the ended flows the last [`Partition::take_ended`] handed out: their words
+    /// are read until the next one, which frees them.
+    handed: Vec<u32>,
+    /// Whether every flow was ended (end of input): the slab goes once the last is handed.
+    closed: bool,
 }
 
 impl<S> Partition<S> {
-    pub(crate) fn new(capacity: Option<usize>, number: u32) -> Self {
+    /// An empty partition holding at most `capacity` flows, with `stride` inline words each.
+    pub(crate) fn new(capacity: Option<usize>, number: u32, stride: usize) -> Self {
         Partition {
             index: HashTable::new(),
             slots: Vec::new(),
@@ -78,6 +88,10 @@ impl<S> Partition<S> {
             seed: foldhash::fast::RandomState::default().hash_one(0u64),
             number,
             ended: Vec::new(),
+            words: Vec::new(),
+            stride,
+            handed: Vec::new(),
+            closed: false,
         }
     }
 
@@ -85,13 +99,34 @@ impl<S> Partition<S> {
         self.live
     }
 
-    /// Moves the ended flows into `out`. A queue that grew for a burst of ended flows (a
-    /// whole partition at the end of input, say) gives its memory back.
-    pub(crate) fn take_ended(&mut self, out: &mut Vec<EndedFlow<S>>) {
+    /// Frees the slots of the flows handed out last time, then moves the ended flows into
+    /// `out`, marked as handed out by drain `drain`; their words stay until the next call. A
+    /// queue that grew for a burst of ended flows (a whole partition at the end of input,
+    /// say) gives its memory back, and so does a closed partition once its last flow is gone.
+    pub(crate) fn take_ended(&mut self, out: &mut Vec<EndedFlow<S>>, drain: u64) {
+        self.free.append(&mut self.handed);
+        for flow in &mut self.ended {
+            flow.drain = drain;
+            self.handed.push(flow.slot);
+        }
         out.append(&mut self.ended);
         if self.ended.capacity() > ENDED_KEPT {
             self.ended = Vec::new();
         }
+        if self.closed && self.live == 0 && self.handed.is_empty() {
+            // The partition is empty: give back its slab at once, so a huge table shrinks
+            // partition by partition as the end of input is written.
+            self.slots = Vec::new();
+            self.free = Vec::new();
+            self.words = Vec::new();
+            self.handed = Vec::new();
+        }
+    }
+
+    /// The inline words of slot `i` (empty if it has none).
+    pub(crate) fn words_mut(&mut self, i: u32) -> &mut [u64] {
+        let at = i as usize * self.stride;
+        self.words.get_mut(at..at + self.stride).unwrap_or_default()
     }
 
     fn entry(&self, slot: u32) -> &Entry<S> {
@@ -143,8 +178,7 @@ impl<S> Partition<S> {
                     self.end(self.head, EndReason::Evicted, clock);
                 }
                 let record = FlowRecord::first(pkt, clock);
-                let state = handler.start(&record);
-                let i = self.insert(*key, hash, record, state);
+                let i = self.insert(*key, hash, record, handler);
                 if let Some(a) = cfg.active_timeout {
                     let serial = self.entry(i).serial;
                     self.active.push_back(Deadline {
@@ -157,10 +191,14 @@ impl<S> Partition<S> {
             }
         };
         self.link_tail(i);
-        let e = self.entry_mut(i);
+        let at = i as usize * self.stride;
+        let words = self.words.get_mut(at..at + self.stride).unwrap_or_default();
+        let Some(e) = &mut self.slots[i as usize] else {
+            unreachable!("slot {i} is linked but empty")
+        };
         pkt.dir = e.record.direction_of(pkt);
         e.record.count(pkt, clock);
-        handler.update(&mut e.state, &e.record, pkt);
+        handler.update(&mut e.state, words, &e.record, pkt);
         if pkt.protocol == 6 {
             self.apply_tcp_end(i, pkt, clock, cfg);
         }
@@ -276,19 +314,35 @@ impl<S> Partition<S> {
         while self.head != NIL {
             self.end(self.head, EndReason::EndOfInput, f64::INFINITY);
         }
-        // The partition is empty: give back its slab, index and queues at once, so a huge
-        // table shrinks partition by partition as the end of input is written.
-        self.slots = Vec::new();
-        self.free = Vec::new();
+        // The partition is empty: give back its index and queues at once; the slab goes once
+        // the ended flows' words are read (`take_ended`).
         self.index = HashTable::new();
         self.closing = VecDeque::new();
         self.active = VecDeque::new();
+        self.closed = true;
     }
 
-    fn insert(&mut self, key: FlowKey, hash: u64, record: FlowRecord, state: S) -> u32 {
+    /// Starts a flow in a free slot (or a new one), its state made by `handler`.
+    fn insert<H: FlowHandler<State = S>>(
+        &mut self,
+        key: FlowKey,
+        hash: u64,
+        record: FlowRecord,
+        handler: &mut H,
+    ) -> u32 {
+        self.closed = false;
         let serial = self.next_serial;
         self.next_serial += 1;
-        let entry = Entry {
+        let i = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push(None);
+                self.words.resize(self.slots.len() * self.stride, 0);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let state = handler.start(&record, self.words_mut(i));
+        self.slots[i as usize] = Some(Entry {
             key,
             hash,
             serial,
@@ -296,17 +350,7 @@ impl<S> Partition<S> {
             state,
             prev: NIL,
             next: NIL,
-        };
-        let i = match self.free.pop() {
-            Some(i) => {
-                self.slots[i as usize] = Some(entry);
-                i
-            }
-            None => {
-                self.slots.push(Some(entry));
-                (self.slots.len() - 1) as u32
-            }
-        };
+        });
         let slots = &self.slots;
         self.index
             .insert_unique(hash, i, |&j| match &slots[j as usize] {
@@ -327,7 +371,7 @@ impl<S> Partition<S> {
         let Some(mut e) = self.slots[i as usize].take() else {
             return;
         };
-        self.free.push(i);
+        // The slot is freed once the flow is handed out and read (`take_ended`).
         self.live -= 1;
         e.record.end_reason = reason;
         self.ended.push(EndedFlow {
@@ -336,6 +380,8 @@ impl<S> Partition<S> {
             key: e.key,
             record: e.record,
             state: e.state,
+            slot: i,
+            drain: 0,
         });
     }
 
@@ -380,38 +426,108 @@ mod tests {
     use super::*;
     use crate::{FlowKey, NoFeatures, partition_hash};
 
+    /// Gives every flow its own number in its first inline word.
+    struct Numbered(u64);
+
+    impl FlowHandler for Numbered {
+        type State = ();
+        fn inline_words(&self) -> usize {
+            3
+        }
+        fn start(&mut self, _: &FlowRecord, words: &mut [u64]) {
+            self.0 += 1;
+            words.fill(0);
+            words[0] = self.0;
+        }
+        fn update(&mut self, _: &mut (), words: &mut [u64], _: &FlowRecord, _: &PacketView<'_>) {
+            words[1] += 1;
+        }
+    }
+
+    fn udp(port: u16) -> PacketView<'static> {
+        let mut p = PacketView::default();
+        (p.protocol, p.src_port, p.dst_port) = (17, port, 53);
+        p
+    }
+
+    fn take<S, H: FlowHandler<State = S>>(
+        part: &mut Partition<S>,
+        handler: &mut H,
+        port: u16,
+        clock: f64,
+        cfg: &FlowConfig,
+    ) {
+        let mut p = udp(port);
+        p.ts = clock;
+        let key = FlowKey::of(&p);
+        part.process(&mut p, &key, partition_hash(&key), clock, cfg, handler);
+    }
+
     #[test]
     fn an_ended_partition_gives_its_memory_back() {
         let cfg = FlowConfig::default();
-        let mut part: Partition<()> = Partition::new(None, 0);
+        let mut part: Partition<()> = Partition::new(None, 0, 0);
         for port in 0..5000u16 {
-            let mut p = jjc_abi::PacketView::default();
-            (p.protocol, p.src_port, p.dst_port) = (17, port, 53);
-            let key = FlowKey::of(&p);
-            part.process(
-                &mut p,
-                &key,
-                partition_hash(&key),
-                0.0,
-                &cfg,
-                &mut NoFeatures,
-            );
+            take(&mut part, &mut NoFeatures, port, 0.0, &cfg);
         }
         assert_eq!(part.live(), 5000);
         assert!(part.slots.capacity() >= 5000 && part.index.capacity() >= 5000);
         part.end_all(0.0, &cfg);
         let mut out = Vec::new();
-        part.take_ended(&mut out);
+        part.take_ended(&mut out, 1);
+        assert_eq!(out.len(), 5000);
+        assert_eq!(part.index.capacity(), 0, "the index goes at once");
+        assert!(
+            part.slots.len() == 5000,
+            "the slab stays while the flows are read"
+        );
+        part.take_ended(&mut out, 2);
         assert_eq!(out.len(), 5000);
         assert_eq!(
             (
                 part.slots.capacity(),
                 part.free.capacity(),
                 part.index.capacity(),
-                part.ended.capacity()
+                part.ended.capacity(),
+                part.handed.capacity(),
             ),
-            (0, 0, 0, 0),
-            "slab, free list, index and ended queue are freed"
+            (0, 0, 0, 0, 0),
+            "slab, free list, index and queues are freed"
         );
+    }
+
+    #[test]
+    fn inline_words_stay_until_the_next_hand_over_then_their_slot_is_reused() {
+        let cfg = FlowConfig {
+            idle_timeout: 1.0,
+            ..FlowConfig::default()
+        };
+        let mut h = Numbered(0);
+        let mut part: Partition<()> = Partition::new(None, 0, h.inline_words());
+        take(&mut part, &mut h, 1, 0.0, &cfg);
+        take(&mut part, &mut h, 1, 0.5, &cfg);
+        take(&mut part, &mut h, 2, 1.0, &cfg);
+        // Port 1 times out; port 3 starts while its words are still to be read.
+        take(&mut part, &mut h, 3, 1.7, &cfg);
+        let mut out = Vec::new();
+        part.take_ended(&mut out, 1);
+        let ended: Vec<(u16, u32)> = out.iter().map(|f| (f.record.src_port, f.slot)).collect();
+        assert_eq!(ended, [(1, 0)]);
+        assert_eq!(part.words_mut(0), [1, 2, 0], "flow 1's number and packets");
+        assert_eq!(part.words_mut(2), [3, 1, 0], "port 3 took a new slot");
+        take(&mut part, &mut h, 4, 1.7, &cfg);
+        assert_eq!(
+            part.words_mut(0),
+            [1, 2, 0],
+            "not reused before the next hand-over"
+        );
+        part.take_ended(&mut out, 2);
+        take(&mut part, &mut h, 5, 1.7, &cfg);
+        assert_eq!(
+            part.words_mut(0),
+            [5, 1, 0],
+            "reused, and initialised by start"
+        );
+        assert_eq!(part.slots.len(), 4);
     }
 }

@@ -13,14 +13,27 @@ pub const MAX_PARTITIONS: usize = 64;
 
 /// What runs for every flow: makes its state when it starts and updates it per packet.
 ///
-/// Generic rather than a trait object, so the per-packet call is static.
+/// Generic rather than a trait object, so the per-packet call is static. A flow's state has
+/// two parts: `inline_words()` words kept in the table itself, in a slab beside the flow's
+/// entry (no allocation per flow, no pointer to follow), and a value of type `State`.
 pub trait FlowHandler {
-    /// Per-flow state, kept inline in the flow's table entry.
+    /// The part of a flow's state that is a Rust value (`()` when the words are enough).
     type State;
-    /// The state of a flow that starts now (`flow` has no packet counted yet).
-    fn start(&mut self, flow: &FlowRecord) -> Self::State;
+    /// Words of state every flow keeps inline in the table (fixed for the handler).
+    fn inline_words(&self) -> usize {
+        0
+    }
+    /// The state of a flow that starts now (`flow` has no packet counted yet); `words` are
+    /// its [`FlowHandler::inline_words`] words, to initialise (they hold an earlier flow's).
+    fn start(&mut self, flow: &FlowRecord, words: &mut [u64]) -> Self::State;
     /// Takes one packet of the flow, after the flow record has counted it.
-    fn update(&mut self, state: &mut Self::State, flow: &FlowRecord, pkt: &PacketView<'_>);
+    fn update(
+        &mut self,
+        state: &mut Self::State,
+        words: &mut [u64],
+        flow: &FlowRecord,
+        pkt: &PacketView<'_>,
+    );
 }
 
 /// The partition (of `n`) of a key whose [`partition_hash`] is `h`.
@@ -36,11 +49,13 @@ pub struct NoFeatures;
 
 impl FlowHandler for NoFeatures {
     type State = ();
-    fn start(&mut self, _: &FlowRecord) {}
-    fn update(&mut self, _: &mut (), _: &FlowRecord, _: &PacketView<'_>) {}
+    fn start(&mut self, _: &FlowRecord, _: &mut [u64]) {}
+    fn update(&mut self, _: &mut (), _: &mut [u64], _: &FlowRecord, _: &PacketView<'_>) {}
 }
 
-/// A flow that has ended, with its state, waiting to be written.
+/// A flow that has ended, with its state, waiting to be written. Its inline words stay in
+/// the table, readable through [`FlowTable::ended_state`] until the next
+/// [`FlowTable::drain_ended`].
 #[derive(Debug, Clone)]
 pub struct EndedFlow<S> {
     /// Capture time of the event that ended it (`+inf` for end of input).
@@ -51,8 +66,12 @@ pub struct EndedFlow<S> {
     pub key: FlowKey,
     /// The engine's record of it.
     pub record: FlowRecord,
-    /// The handler's state for it.
+    /// The handler's state for it (its inline words stay in the table).
     pub state: S,
+    /// Its slot in the partition, where its inline words are.
+    pub(crate) slot: u32,
+    /// The drain that handed it out (its words are readable during that drain only).
+    pub(crate) drain: u64,
 }
 
 /// Live flows split over fixed partitions, each with its own share of `--max-flows`.
@@ -62,6 +81,8 @@ pub struct FlowTable<H: FlowHandler> {
     handler: H,
     clock: f64,
     packets: u64,
+    /// Calls of [`FlowTable::drain_ended`] so far.
+    drains: u64,
 }
 
 impl<H: FlowHandler> FlowTable<H> {
@@ -69,10 +90,11 @@ impl<H: FlowHandler> FlowTable<H> {
     pub fn new(config: FlowConfig, handler: H) -> Result<Self, ConfigError> {
         config.validate()?;
         let n = config.partitions();
+        let words = handler.inline_words();
         let partitions = (0..n)
             .map(|i| {
                 let cap = config.max_flows.map(|m| m / n + usize::from(i < m % n));
-                Partition::new(cap, i as u32)
+                Partition::new(cap, i as u32, words)
             })
             .collect();
         Ok(FlowTable {
@@ -81,6 +103,7 @@ impl<H: FlowHandler> FlowTable<H> {
             handler,
             clock: f64::NEG_INFINITY,
             packets: 0,
+            drains: 0,
         })
     }
 
@@ -186,10 +209,14 @@ impl<H: FlowHandler> FlowTable<H> {
 
     /// Moves the flows that ended since the last call into `out`, sorted by the time of their
     /// ending event, then partition, then key.
+    ///
+    /// Their inline words stay in the table, readable through [`FlowTable::ended_state`],
+    /// until the next call, which frees their slots: nothing of a flow is copied on the way out.
     pub fn drain_ended(&mut self, out: &mut Vec<EndedFlow<H::State>>) {
+        self.drains += 1;
         let start = out.len();
         for p in &mut self.partitions {
-            p.take_ended(out);
+            p.take_ended(out, self.drains);
         }
         out[start..].sort_by(|a, b| {
             a.event_time
@@ -197,5 +224,16 @@ impl<H: FlowHandler> FlowTable<H> {
                 .then(a.partition.cmp(&b.partition))
                 .then(a.key.cmp(&b.key))
         });
+    }
+
+    /// The handler and the inline words of a flow the last [`FlowTable::drain_ended`] handed
+    /// out, to finish it with. Words of a flow from an earlier drain are gone: the slice is
+    /// then empty.
+    pub fn ended_state(&mut self, flow: &EndedFlow<H::State>) -> (&mut H, &mut [u64]) {
+        let words = match self.partitions.get_mut(flow.partition as usize) {
+            Some(p) if flow.drain == self.drains => p.words_mut(flow.slot),
+            _ => &mut [],
+        };
+        (&mut self.handler, words)
     }
 }

@@ -10,11 +10,17 @@ struct Trace;
 
 impl FlowHandler for Trace {
     type State = Vec<(Direction, f64)>;
-    fn start(&mut self, flow: &FlowRecord) -> Self::State {
+    fn start(&mut self, flow: &FlowRecord, _: &mut [u64]) -> Self::State {
         assert_eq!(flow.total_packets(), 0);
         Vec::new()
     }
-    fn update(&mut self, state: &mut Self::State, flow: &FlowRecord, pkt: &PacketView<'_>) {
+    fn update(
+        &mut self,
+        state: &mut Self::State,
+        _: &mut [u64],
+        flow: &FlowRecord,
+        pkt: &PacketView<'_>,
+    ) {
         assert_eq!(flow.end_time, pkt.ts);
         state.push((pkt.dir, pkt.ts));
     }

@@ -149,18 +149,11 @@ impl Kernel {
         }
     }
 
-    /// A new flow's state, initialised: one copy of the initial slots.
-    pub fn new_state(&self) -> Box<[u64]> {
-        // `init` has one word per slot.
-        self.init.clone().into_boxed_slice()
-    }
-
     /// Frees the heap buffers the state owns and zeroes their slots (safe to call twice, or
     /// on a fresh state).
     ///
-    /// The state must have been made by [`Kernel::new_state`] or initialised by
-    /// [`Kernel::init_state`] of this kernel, and run only by this kernel's backends; never
-    /// copy a state that owns buffers.
+    /// The state must have been initialised by [`Kernel::init_state`] of this kernel, and run
+    /// only by this kernel's backends; never copy a state that owns buffers.
     pub fn drop_state(&self, state: &mut [u64]) {
         for (slot, kind) in &self.buffers {
             if let Some(s) = state.get_mut(*slot) {
