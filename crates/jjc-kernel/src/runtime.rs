@@ -400,10 +400,25 @@ pub unsafe extern "C" fn jjc_values_percentile(slot: i64, p: f64) -> f64 {
         return f64::NAN;
     }
     if !v.sorted {
-        v.values.sort_unstable_by(f64::total_cmp);
+        sort_floats(&mut v.values);
         v.sorted = true;
     }
     percentile_sorted(&v.values, p)
+}
+
+/// Sorts floats (none of them NaN) in [`f64::total_cmp`] order. When none is negative (packet
+/// lengths, times and IATs, as a rule) their bit patterns sort the same way as integers,
+/// which is faster than comparing them as floats.
+pub(crate) fn sort_floats(values: &mut [f64]) {
+    if values.iter().any(|v| v.is_sign_negative()) {
+        values.sort_unstable_by(f64::total_cmp);
+        return;
+    }
+    // SAFETY: `u64` has the size and alignment of `f64`, and every bit pattern is a valid
+    // value of both; the slice is borrowed mutably for the cast's whole life.
+    let bits =
+        unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u64>(), values.len()) };
+    bits.sort_unstable();
 }
 
 /// [`Helper::ModePush`].
@@ -634,6 +649,34 @@ pub fn helper_symbols() -> Vec<(&'static str, *const u8)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn floats_sort_as_total_cmp_sorts_them() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for len in 0..300 {
+            let mut values: Vec<f64> = (0..len)
+                .map(|i| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    match i % 5 {
+                        0 => (x % 1500) as f64,
+                        1 => f64::from_bits(x >> 1),
+                        2 => [0.0, 5e-324, f64::INFINITY, 1e-300][(x % 4) as usize],
+                        _ => (x >> 11) as f64 / (1u64 << 53) as f64,
+                    }
+                })
+                .collect();
+            if len % 3 == 0 && len > 0 {
+                values[len / 2] = [-0.0, -1.5, f64::NEG_INFINITY][len % 9 / 3];
+            }
+            let mut want = values.clone();
+            want.sort_by(f64::total_cmp);
+            sort_floats(&mut values);
+            let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&values), bits(&want), "{len} values");
+        }
+    }
 
     fn set(p: &[&str]) -> RegexSetData {
         let pats: Vec<String> = p.iter().map(|s| s.to_string()).collect();

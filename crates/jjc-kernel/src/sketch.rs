@@ -420,7 +420,7 @@ impl SketchBuffer {
         match &mut self.phase {
             Phase::Exact { values, sorted } => {
                 if !*sorted {
-                    values.sort_unstable_by(f64::total_cmp);
+                    crate::runtime::sort_floats(values);
                     *sorted = true;
                 }
                 percentile_sorted(values, p)
