@@ -204,6 +204,20 @@ struct Values {
     has_nan: bool,
 }
 
+/// Room a value list starts with: most flows have a few dozen packets, and growing from
+/// the vector's own start (4) costs a reallocation at 4, 8 and 16 values.
+const VALUES_FIRST_ROOM: usize = 8;
+
+impl Values {
+    /// A list about to take its first value.
+    fn first() -> Values {
+        Values {
+            values: Vec::with_capacity(VALUES_FIRST_ROOM),
+            ..Values::default()
+        }
+    }
+}
+
 /// The counts behind [`Helper::ModePush`], in first-seen order.
 #[derive(Debug, Default)]
 struct Mode {
@@ -339,7 +353,7 @@ pub unsafe extern "C" fn jjc_values_push(slot: i64, value: f64, pred: i64) {
         return;
     }
     // SAFETY: per the contract.
-    if let Some(v) = unsafe { buffer_mut::<Values>(slot, Values::default) } {
+    if let Some(v) = unsafe { buffer_mut::<Values>(slot, Values::first) } {
         v.values.push(value);
         v.sorted = false;
         v.has_nan |= value.is_nan();
