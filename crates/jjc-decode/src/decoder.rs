@@ -5,7 +5,7 @@ use jjc_abi::PacketView;
 use crate::bytes::len_u32;
 use crate::fragments::{DatagramKey, FragmentTracker};
 use crate::frame::strip_link;
-use crate::ip::{Fragment, parse_ip};
+use crate::ip::{Fragment, IpLayer, parse_ip};
 use crate::stats::{DecodeStats, SkipReason};
 use crate::transport::parse_transport;
 
@@ -75,13 +75,17 @@ impl Decoder {
         self.stats.frames += 1;
         self.clock = self.clock.max(ts);
         self.fragments.expire(self.clock, &mut self.stats, emit);
-        let (view, datagram) = match build(
+        // Built in place, and only a small result returned: a view or key returned by value is
+        // copied with wide moves that would wait on the narrow stores that just filled it.
+        let mut view = PacketView::default();
+        let fragment = match build(
             &self.config,
             &mut self.stats,
             link_type,
             ts,
             frame,
             wire_len,
+            &mut view,
         ) {
             Ok(decoded) => decoded,
             Err(reason) => {
@@ -89,21 +93,19 @@ impl Decoder {
                 return;
             }
         };
-        match datagram {
-            None => {
-                self.stats.packets += 1;
-                emit(view);
-            }
-            Some((key, Fragment { offset: 0, .. })) => {
-                self.stats.fragments += 1;
-                self.fragments.first(key, ts, &view, &mut self.stats, emit);
-                self.stats.packets += 1;
-                emit(view);
-            }
-            Some((key, _)) => {
-                self.stats.fragments += 1;
-                self.fragments.later(key, view, &mut self.stats, emit);
-            }
+        let Some((fragment, datagram_protocol)) = fragment else {
+            self.stats.packets += 1;
+            emit(view);
+            return;
+        };
+        self.stats.fragments += 1;
+        let key = DatagramKey::of(&view, datagram_protocol);
+        if fragment.offset == 0 {
+            self.fragments.first(key, ts, &view, &mut self.stats, emit);
+            self.stats.packets += 1;
+            emit(view);
+        } else {
+            self.fragments.later(key, view, &mut self.stats, emit);
         }
     }
 
@@ -118,7 +120,8 @@ impl Decoder {
     }
 }
 
-/// Decodes one frame into a view, with its datagram key if it is a fragment.
+/// Decodes one frame into `v` (a default view); for a fragment, gives where it sits and the
+/// protocol its fragmenting header names (part of its datagram's key).
 fn build<'a>(
     config: &DecodeConfig,
     stats: &mut DecodeStats,
@@ -126,10 +129,11 @@ fn build<'a>(
     ts: f64,
     frame: &'a [u8],
     wire_len: u32,
-) -> Result<(PacketView<'a>, Option<(DatagramKey, Fragment)>), SkipReason> {
+    v: &mut PacketView<'a>,
+) -> Result<Option<(Fragment, u8)>, SkipReason> {
     let net = strip_link(link_type, frame)?;
-    let ip = parse_ip(net.proto, net.bytes, config.max_tunnel_depth)?;
-    let mut v = PacketView::default();
+    let mut ip = IpLayer::default();
+    parse_ip(net.proto, net.bytes, config.max_tunnel_depth, &mut ip)?;
     v.ts = ts;
     v.wire_len = wire_len;
     v.cap_len = len_u32(frame.len());
@@ -158,13 +162,12 @@ fn build<'a>(
         // A later fragment: no transport header, no payload bytes.
         v.payload_len = ip.l4_wire_len;
     } else {
-        let notes = parse_transport(ip.protocol, ip.l4, ip.l4_wire_len, &mut v);
+        let notes = parse_transport(ip.protocol, ip.l4, ip.l4_wire_len, v);
         stats.truncated_transport_headers += u64::from(notes.header_truncated);
         stats.malformed_transport_headers += u64::from(notes.header_malformed);
         stats.truncated_payloads += u64::from(notes.payload_truncated);
     }
-    let datagram = ip.fragment.map(|f| (DatagramKey::of(&ip), f));
-    Ok((v, datagram))
+    Ok(ip.fragment.map(|f| (f, ip.datagram_protocol)))
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::collections::{HashMap, VecDeque};
 
 use jjc_abi::{IpBytes, PacketView};
 
-use crate::ip::{IpLayer, proto};
+use crate::ip::proto;
 use crate::stats::DecodeStats;
 
 /// Identifies the datagram a fragment belongs to.
@@ -25,14 +25,15 @@ pub(crate) struct DatagramKey {
 }
 
 impl DatagramKey {
-    /// The key of the datagram `ip` is a fragment of.
-    pub(crate) fn of(ip: &IpLayer<'_>) -> Self {
+    /// The key of the datagram `view` is a fragment of, whose fragmenting header (IPv4
+    /// header, IPv6 fragment header) names `protocol`.
+    pub(crate) fn of(view: &PacketView<'_>, protocol: u8) -> Self {
         DatagramKey {
-            src: ip.src,
-            dst: ip.dst,
-            id: ip.ip_id,
-            protocol: ip.datagram_protocol,
-            version: ip.version,
+            src: view.src_ip,
+            dst: view.dst_ip,
+            id: view.ip_id,
+            protocol,
+            version: view.ip_version,
         }
     }
 

@@ -56,7 +56,7 @@ pub(crate) struct Fragment {
 }
 
 /// The flow's (innermost) IP header and what follows it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct IpLayer<'a> {
     /// 4 or 6.
     pub version: u8,
@@ -92,13 +92,17 @@ pub(crate) struct IpLayer<'a> {
     pub zero_length: bool,
 }
 
-/// Parses the IP header(s) at the start of `bytes`, removing up to `max_tunnel_depth`
-/// IP-in-IP encapsulations of unfragmented packets.
-pub(crate) fn parse_ip(
+/// Parses the IP header(s) at the start of `bytes` into `layer`, removing up to
+/// `max_tunnel_depth` IP-in-IP encapsulations of unfragmented packets.
+///
+/// Fills the caller's layer rather than returning one: a layer returned by value is copied
+/// with wide moves that wait on the narrow stores that just made it.
+pub(crate) fn parse_ip<'a>(
     announced: NetProto,
-    bytes: &[u8],
+    bytes: &'a [u8],
     max_tunnel_depth: u8,
-) -> Result<IpLayer<'_>, SkipReason> {
+    layer: &mut IpLayer<'a>,
+) -> Result<(), SkipReason> {
     let mut version = match announced {
         NetProto::Ipv4 => 4,
         NetProto::Ipv6 => 6,
@@ -108,11 +112,11 @@ pub(crate) fn parse_ip(
     let mut depth = 0u8;
     let mut zero_length = false;
     loop {
-        let mut layer = match version {
-            4 => parse_v4(bytes)?,
-            6 => parse_v6(bytes)?,
+        match version {
+            4 => parse_v4(bytes, layer)?,
+            6 => parse_v6(bytes, layer)?,
             _ => return Err(SkipReason::MalformedIpHeader),
-        };
+        }
         zero_length |= layer.zero_length;
         let inner = match layer.protocol {
             proto::IPV4 => 4,
@@ -122,7 +126,7 @@ pub(crate) fn parse_ip(
         if inner == 0 || layer.fragment.is_some() {
             layer.tunnel_depth = depth;
             layer.zero_length = zero_length;
-            return Ok(layer);
+            return Ok(());
         }
         if depth >= max_tunnel_depth {
             return Err(SkipReason::TunnelTooDeep);
@@ -133,13 +137,13 @@ pub(crate) fn parse_ip(
     }
 }
 
+/// An IPv4 address in the last 4 of 16 bytes. Made in a register and stored whole: 16 zero
+/// bytes overwritten by 4 would make the next 16-byte read of it wait for both stores.
 fn v4_address(a: [u8; 4]) -> IpBytes {
-    let mut out = [0; 16];
-    out[12..].copy_from_slice(&a);
-    out
+    u128::from(u32::from_be_bytes(a)).to_be_bytes()
 }
 
-fn parse_v4(bytes: &[u8]) -> Result<IpLayer<'_>, SkipReason> {
+fn parse_v4<'a>(bytes: &'a [u8], layer: &mut IpLayer<'a>) -> Result<(), SkipReason> {
     let h = Ipv4HeaderSlice::from_slice(bytes).map_err(|e| match e {
         err::ipv4::HeaderSliceError::Len(_) => SkipReason::TruncatedIpHeader,
         err::ipv4::HeaderSliceError::Content(_) => SkipReason::MalformedIpHeader,
@@ -156,7 +160,7 @@ fn parse_v4(bytes: &[u8]) -> Result<IpLayer<'_>, SkipReason> {
     let offset = h.fragments_offset().value().saturating_mul(8);
     let more = h.more_fragments();
     let protocol = h.protocol().0;
-    let mut layer = IpLayer {
+    *layer = IpLayer {
         version: 4,
         src: v4_address(h.source()),
         dst: v4_address(h.destination()),
@@ -174,12 +178,12 @@ fn parse_v4(bytes: &[u8]) -> Result<IpLayer<'_>, SkipReason> {
         zero_length,
     };
     if offset == 0 {
-        walk_extensions(&mut layer, false)?;
+        walk_extensions(layer, false)?;
     }
-    Ok(layer)
+    Ok(())
 }
 
-fn parse_v6(bytes: &[u8]) -> Result<IpLayer<'_>, SkipReason> {
+fn parse_v6<'a>(bytes: &'a [u8], layer: &mut IpLayer<'a>) -> Result<(), SkipReason> {
     let h = Ipv6HeaderSlice::from_slice(bytes).map_err(|e| match e {
         err::ipv6::HeaderSliceError::Len(_) => SkipReason::TruncatedIpHeader,
         err::ipv6::HeaderSliceError::Content(_) => SkipReason::MalformedIpHeader,
@@ -196,7 +200,7 @@ fn parse_v6(bytes: &[u8]) -> Result<IpLayer<'_>, SkipReason> {
     };
     let total = IPV6_HEADER_LEN + payload;
     let end = total.min(bytes.len());
-    let mut layer = IpLayer {
+    *layer = IpLayer {
         version: 6,
         src: h.source(),
         dst: h.destination(),
@@ -213,8 +217,8 @@ fn parse_v6(bytes: &[u8]) -> Result<IpLayer<'_>, SkipReason> {
         tunnel_depth: 0,
         zero_length,
     };
-    walk_extensions(&mut layer, true)?;
-    Ok(layer)
+    walk_extensions(layer, true)?;
+    Ok(())
 }
 
 /// The kinds of extension header, by how their length is encoded.
@@ -290,6 +294,16 @@ fn walk_extensions(layer: &mut IpLayer<'_>, ipv6: bool) -> Result<(), SkipReason
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    /// [`super::parse_ip`] into a fresh layer.
+    fn parse_ip(
+        announced: NetProto,
+        bytes: &[u8],
+        max_tunnel_depth: u8,
+    ) -> Result<IpLayer<'_>, SkipReason> {
+        let mut layer = IpLayer::default();
+        super::parse_ip(announced, bytes, max_tunnel_depth, &mut layer).map(|()| layer)
+    }
 
     /// An IPv4 header (no options unless given) followed by `payload`; total length as built.
     pub(crate) fn ipv4(
