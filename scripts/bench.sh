@@ -138,6 +138,12 @@ for f in seed JJ-CORE; do
         if (a > 0) printf "%s: default threads (%d cores) %.2fx faster than 1 thread\n", f, n, o / a
     }'
 done
+
+# Kernel state per flow: the compiled kernel's slots, 8 bytes each, kept inline in the table.
+state_bytes() {
+    "$jjc" dump --ir "$@" | sed -n 's/^state (\([0-9]*\) slots):$/\1/p' | awk '{ print $1 * 8 }'
+}
+echo "kernel state per flow (inline in the flow table, plus growable buffers): seed features $(state_bytes "${seed[@]}") bytes, JJ-CORE $(state_bytes) bytes"
 echo
 
 # Memory at a million concurrent flows: every flow opens, then answers 30 s later.
