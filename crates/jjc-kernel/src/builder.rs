@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::inst_key::InstKey;
 use crate::ir::{
     FBinOp, FUnOp, FloatCC, Function, FunctionKind, Helper, IBinOp, IUnOp, Inst, IntCC, Load, MTy,
     Reg, f64_to_i64, i64_to_f64,
@@ -21,8 +22,8 @@ pub(crate) enum Known {
 #[derive(Debug)]
 pub(crate) struct Builder {
     f: Function,
-    numbered: HashMap<String, Vec<Reg>>,
-    known: HashMap<Reg, Known>,
+    numbered: HashMap<InstKey, Vec<Reg>, foldhash::fast::RandomState>,
+    known: HashMap<Reg, Known, foldhash::fast::RandomState>,
     deferred: Vec<Inst>,
 }
 
@@ -30,8 +31,8 @@ impl Builder {
     pub(crate) fn new(kind: FunctionKind) -> Builder {
         Builder {
             f: Function::new(kind),
-            numbered: HashMap::new(),
-            known: HashMap::new(),
+            numbered: HashMap::default(),
+            known: HashMap::default(),
             deferred: Vec::new(),
         }
     }
@@ -65,7 +66,7 @@ impl Builder {
     /// registers of an identical earlier one.
     fn pure(&mut self, tys: &[MTy], make: impl Fn(&[Reg]) -> Inst) -> Vec<Reg> {
         let placeholder: Vec<Reg> = (0..tys.len()).map(|i| Reg(u32::MAX - i as u32)).collect();
-        let key = format!("{:?}", make(&placeholder));
+        let key = InstKey(make(&placeholder));
         if let Some(r) = self.numbered.get(&key) {
             return r.clone();
         }

@@ -19,6 +19,7 @@
 
 mod builder;
 pub mod flow_strings;
+mod inst_key;
 pub mod int_text;
 mod interp;
 pub mod ir;

@@ -7,7 +7,8 @@
 //! ```
 //!
 //! [`Library::load`] finds and parses every source of groups and checks them together
-//! into one typed [`Program`]; [`select_groups`] decides which groups run;
+//! into one typed [`Program`] (the embedded standard library is parsed when jjc is built:
+//! `build.rs` stores its trees with `jjc_syntax::ast_codec`, and a run decodes them); [`select_groups`] decides which groups run;
 //! [`commands`] holds the library side of `jjc check|schema|explain|list`;
 //! [`features_markdown`] renders the feature reference (`docs/features.md`).
 

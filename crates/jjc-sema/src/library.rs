@@ -72,6 +72,8 @@ struct Loader {
     sources: SourceMap,
     files: Vec<LoadedFile>,
     texts: Vec<Option<FileId>>,
+    /// The trees of embedded files, parsed when jjc was built (`jjc_syntax::ast_codec`).
+    built_trees: Vec<(FileId, &'static [u8])>,
     diags: Diagnostics,
 }
 
@@ -108,6 +110,25 @@ impl Loader {
             self.texts.push(Some(id));
         }
         self.files.push(LoadedFile { id, origin, path });
+    }
+
+    /// An embedded file, with the tree it parsed to when jjc was built (empty if none).
+    fn add_embedded(&mut self, name: &str, text: &str, tree: &'static [u8]) {
+        self.add_text(
+            format!("<embedded>/{name}"),
+            text.as_bytes().to_vec(),
+            FileOrigin::Embedded,
+            None,
+        );
+        if let (Some(Some(id)), false) = (self.texts.last(), tree.is_empty()) {
+            self.built_trees.push((*id, tree));
+        }
+    }
+
+    /// The tree of file `id` parsed when jjc was built, if it has one among `built`.
+    fn built_tree(built: &[(FileId, &'static [u8])], id: FileId) -> Option<jjc_syntax::ast::File> {
+        let (_, bytes) = built.iter().find(|(f, _)| *f == id)?;
+        jjc_syntax::ast_codec::decode(bytes, id)
     }
 
     fn add_path(&mut self, path: &Path, origin: FileOrigin) {
@@ -215,10 +236,29 @@ impl Loader {
             .flatten()
             .map(|id| (*id, self.sources.get(*id).map_or("", |f| f.text.as_str())))
             .collect();
+        // Embedded files decode the trees they parsed to when jjc was built (with no
+        // diagnostics); the others are parsed now.
+        let built: Vec<Option<jjc_syntax::ast::File>> = texts
+            .iter()
+            .map(|(id, _)| Self::built_tree(&self.built_trees, *id))
+            .collect();
+        let to_parse: Vec<(FileId, &str)> = texts
+            .iter()
+            .zip(&built)
+            .filter(|(_, tree)| tree.is_none())
+            .map(|(text, _)| *text)
+            .collect();
+        let mut parsed = jjc_syntax::parse_all(&to_parse).into_iter();
         let mut trees = Vec::new();
-        for ((id, _), parsed) in texts.iter().zip(jjc_syntax::parse_all(&texts)) {
-            diags.extend(parsed.diagnostics);
-            if let Some(tree) = parsed.file {
+        for ((id, _), tree) in texts.iter().zip(built) {
+            let tree = match tree {
+                Some(tree) => Some(tree),
+                None => parsed.next().and_then(|p| {
+                    diags.extend(p.diagnostics);
+                    p.file
+                }),
+            };
+            if let Some(tree) = tree {
                 trees.push((*id, tree));
             }
         }
@@ -278,13 +318,8 @@ impl Library {
     /// `jjc check` names them.
     pub fn load_with(sources: &Sources, checked: &[PathBuf]) -> (Library, Diagnostics) {
         let mut l = Loader::default();
-        for (name, text) in embedded::EMBEDDED {
-            l.add_text(
-                format!("<embedded>/{name}"),
-                text.as_bytes().to_vec(),
-                FileOrigin::Embedded,
-                None,
-            );
+        for (name, text, tree) in embedded::EMBEDDED {
+            l.add_embedded(name, text, tree);
         }
         for d in &sources.features_dirs {
             l.add_dir(d, false, FileOrigin::FeaturesDir(d.clone()), true);
@@ -424,6 +459,52 @@ mod tests {
             .expect("E0112");
         assert_eq!(d.span().map(|s| s.file), Some(FileId(1)));
         assert_eq!(d.secondary[0].span.file, FileId(0));
+    }
+
+    #[test]
+    fn embedded_trees_are_the_trees_their_texts_parse_to() {
+        assert!(!embedded::EMBEDDED.is_empty());
+        for (i, (name, text, tree)) in embedded::EMBEDDED.iter().enumerate() {
+            let id = FileId(i as u32 + 3);
+            let parsed = jjc_syntax::parse(id, text);
+            assert!(
+                parsed.diagnostics.is_empty(),
+                "{name}: {:?}",
+                parsed.diagnostics
+            );
+            assert!(!tree.is_empty(), "{name} has a tree");
+            assert_eq!(
+                jjc_syntax::ast_codec::decode(tree, id),
+                parsed.file,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_library_is_the_same_with_built_trees_or_parsed_texts() {
+        let load = |use_built: bool| {
+            let mut l = Loader::default();
+            for (name, text, tree) in embedded::EMBEDDED {
+                l.add_embedded(name, text, tree);
+            }
+            l.add_text(
+                "a.jjf".into(),
+                b"features a { n = count() }".to_vec(),
+                FileOrigin::File,
+                None,
+            );
+            if !use_built {
+                l.built_trees.clear();
+            }
+            l.finish()
+        };
+        let (built, built_diags) = load(true);
+        let (parsed, parsed_diags) = load(false);
+        assert!(built.program.group_by_name("a").is_some());
+        assert_eq!(built.program, parsed.program);
+        assert_eq!(built.files, parsed.files);
+        assert_eq!(format!("{built_diags:?}"), format!("{parsed_diags:?}"));
     }
 
     #[test]

@@ -25,6 +25,7 @@
 extern crate alloc;
 
 pub mod ast;
+pub mod ast_codec;
 pub mod codes;
 mod diagnostic;
 pub mod literal;
