@@ -129,6 +129,16 @@ impl<S> Partition<S> {
         self.words.get_mut(at..at + self.stride).unwrap_or_default()
     }
 
+    /// The live entry in slot `i` and its inline words.
+    fn entry_and_words(&mut self, i: u32) -> (&mut Entry<S>, &mut [u64]) {
+        let at = i as usize * self.stride;
+        let words = self.words.get_mut(at..at + self.stride).unwrap_or_default();
+        match &mut self.slots[i as usize] {
+            Some(e) => (e, words),
+            None => unreachable!("slot {i} is linked but empty"),
+        }
+    }
+
     fn entry(&self, slot: u32) -> &Entry<S> {
         match &self.slots[slot as usize] {
             Some(e) => e,
@@ -191,11 +201,7 @@ impl<S> Partition<S> {
             }
         };
         self.link_tail(i);
-        let at = i as usize * self.stride;
-        let words = self.words.get_mut(at..at + self.stride).unwrap_or_default();
-        let Some(e) = &mut self.slots[i as usize] else {
-            unreachable!("slot {i} is linked but empty")
-        };
+        let (e, words) = self.entry_and_words(i);
         pkt.dir = e.record.direction_of(pkt);
         e.record.count(pkt, clock);
         handler.update(&mut e.state, words, &e.record, pkt);
