@@ -2,7 +2,8 @@
 # Benchmarks jjc on a large synthetic capture.
 #
 # Builds jjc, jjc-synth and jjc-bench (release), generates bench-out/large.pcap once (reused while its
-# size and seed stay the same), runs each command BENCH_REPEAT times and prints the best
+# size and seed stay the same), runs the commands in BENCH_REPEAT rounds (each command once
+# per round, so a slow minute of the machine falls on all of them alike) and prints each one's best
 # wall time, packets/s, MB/s (decimal megabytes of capture), the ratio to the external floor
 # (jjc-bench floor: mmap + etherparse, no jjc code) and peak RSS; then peak RSS at a million
 # concurrent flows. `cargo run --release -p jjc-bench` prints the in-process stage table.
@@ -10,7 +11,7 @@
 # Environment:
 #   BENCH_SIZE        capture size for jjc-synth --size (default 300M)
 #   BENCH_SEED        jjc-synth seed (default 1)
-#   BENCH_REPEAT      runs per command, best one kept (default 3)
+#   BENCH_REPEAT      rounds, best run of each command kept (default 3)
 #   BENCH_SKIP_BUILD  set to 1 to use the binaries as they are
 #   JJC, JJC_SYNTH    binaries to run (default target/release/jjc, target/release/jjc-synth)
 set -euo pipefail
@@ -56,60 +57,81 @@ have_time=0
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-# run LABEL CMD…: runs CMD $repeat times; records the best wall time and the largest RSS.
-results=()
-run() {
-    local label="$1"
+# add LABEL CMD…: a command to time; `measure` runs them all.
+labels=()
+add() {
+    local i=${#labels[@]}
+    labels+=("$1")
     shift
-    local best="" rss="" i start end secs kb
-    for ((i = 0; i < repeat; i++)); do
-        # Each run writes a new table: deleting the previous one (which ext4 does when a file
-        # is renamed over it, 3-10 ms for a 16 MB table) is not the run's work.
-        rm -f "$out"/seed.csv "$out"/core.csv "$out"/core.parquet "$out"/churn.csv
-        start="$(date +%s%N)"
-        if ((have_time)); then
-            /usr/bin/time -v -o "$tmp/time" "$@" >"$tmp/stdout" 2>"$tmp/stderr" ||
-                die "$label failed: $(tail -n 5 "$tmp/stderr")"
-        else
-            "$@" >"$tmp/stdout" 2>"$tmp/stderr" || die "$label failed: $(tail -n 5 "$tmp/stderr")"
-        fi
-        end="$(date +%s%N)"
-        secs="$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')"
-        if [[ -z "$best" ]] || awk -v s="$secs" -v b="$best" 'BEGIN { exit !(s < b) }'; then
-            best="$secs"
-        fi
-        if ((have_time)); then
-            kb="$(sed -n 's/.*Maximum resident set size (kbytes): *\([0-9]*\).*/\1/p' "$tmp/time")"
-            if [[ -n "$kb" ]] && [[ -z "$rss" || "$kb" -gt "$rss" ]]; then rss="$kb"; fi
-        fi
+    declare -g -a "cmd_$i"
+    local -n cmd="cmd_$i"
+    cmd=("$@")
+}
+
+# measure: runs every command once per round, $repeat rounds; records each one's best wall
+# time and largest RSS (in `results`), and keeps each one's last stdout in $tmp/stdout.N.
+results=()
+measure() {
+    local -a best=() rss=()
+    local round i start end secs kb
+    for ((round = 0; round < repeat; round++)); do
+        for i in "${!labels[@]}"; do
+            local -n cmd="cmd_$i"
+            # Each run writes a new table: deleting the previous one (which ext4 does when a
+            # file is renamed over it, 3-10 ms for a 16 MB table) is not the run's work, nor is
+            # writing the previous table back to disk, which would run beside the next command.
+            rm -f "$out"/seed.csv "$out"/core.csv "$out"/core.parquet "$out"/churn.csv
+            sync
+            start="$(date +%s%N)"
+            if ((have_time)); then
+                /usr/bin/time -v -o "$tmp/time" "${cmd[@]}" >"$tmp/stdout.$i" 2>"$tmp/stderr" ||
+                    die "${labels[$i]} failed: $(tail -n 5 "$tmp/stderr")"
+            else
+                "${cmd[@]}" >"$tmp/stdout.$i" 2>"$tmp/stderr" ||
+                    die "${labels[$i]} failed: $(tail -n 5 "$tmp/stderr")"
+            fi
+            end="$(date +%s%N)"
+            secs="$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')"
+            if [[ -z "${best[$i]:-}" ]] || awk -v s="$secs" -v b="${best[$i]}" 'BEGIN { exit !(s < b) }'; then
+                best[$i]="$secs"
+            fi
+            if ((have_time)); then
+                kb="$(sed -n 's/.*Maximum resident set size (kbytes): *\([0-9]*\).*/\1/p' "$tmp/time")"
+                if [[ -n "$kb" ]] && [[ -z "${rss[$i]:-}" || "$kb" -gt "${rss[$i]}" ]]; then rss[$i]="$kb"; fi
+            fi
+        done
     done
-    results+=("$label|$best|${rss:-}")
+    for i in "${!labels[@]}"; do
+        results+=("${labels[$i]}|${best[$i]}|${rss[$i]:-}")
+    done
 }
 
 seed=(-f features/examples/my_features.jjf -f features/examples/payload_patterns.jjf
       -f features/examples/adv_timing.jjf -f features/examples/game_traffic.jjf
       -g my_features,payload_patterns,adv_timing,game_traffic)
-run "read (cat)" cat "$capture"
-run "external floor" target/release/jjc-bench floor "$capture"
-run "jjc info" "$jjc" info "$capture"
-# jjc info prints a line `packets: N`; prefer it to the generator's count when present.
-info_packets="$(sed -n 's/^ *packets: *\([0-9][0-9]*\).*/\1/p' "$tmp/stdout" | head -n 1)"
+add "read (cat)" cat "$capture"
+add "external floor" target/release/jjc-bench floor "$capture"
+add "jjc info" "$jjc" info "$capture"
+add "seed, JIT, 1 thread" "$jjc" run "$capture" "${seed[@]}" --threads 1 -o "$out/seed.csv" --quiet
+add "seed, JIT" "$jjc" run "$capture" "${seed[@]}" -o "$out/seed.csv" --quiet
+add "seed, interpreter" "$jjc" run "$capture" "${seed[@]}" --backend interp -o "$out/seed.csv" --quiet
+add "JJ-CORE, JIT, 1 thread" "$jjc" run "$capture" --threads 1 -o "$out/core.csv" --quiet
+add "JJ-CORE, JIT" "$jjc" run "$capture" -o "$out/core.csv" --quiet
+add "JJ-CORE, interpreter" "$jjc" run "$capture" --backend interp -o "$out/core.csv" --quiet
+add "JJ-CORE, JIT, parquet" "$jjc" run "$capture" -o "$out/core.parquet" --quiet
+measure
+
+# jjc info (command 2) prints a line `packets: N`; prefer it to the generator's count.
+info_packets="$(sed -n 's/^ *packets: *\([0-9][0-9]*\).*/\1/p' "$tmp/stdout.2" | head -n 1)"
 if [[ -n "$info_packets" ]]; then
     [[ -z "$packets" || "$info_packets" == "$packets" ]] ||
         echo "bench: warning: jjc info counts $info_packets packets, jjc-synth wrote $packets" >&2
     packets="$info_packets"
 fi
-run "seed, JIT, 1 thread" "$jjc" run "$capture" "${seed[@]}" --threads 1 -o "$out/seed.csv" --quiet
-run "seed, JIT" "$jjc" run "$capture" "${seed[@]}" -o "$out/seed.csv" --quiet
-run "seed, interpreter" "$jjc" run "$capture" "${seed[@]}" --backend interp -o "$out/seed.csv" --quiet
-run "JJ-CORE, JIT, 1 thread" "$jjc" run "$capture" --threads 1 -o "$out/core.csv" --quiet
-run "JJ-CORE, JIT" "$jjc" run "$capture" -o "$out/core.csv" --quiet
-run "JJ-CORE, interpreter" "$jjc" run "$capture" --backend interp -o "$out/core.csv" --quiet
-run "JJ-CORE, JIT, parquet" "$jjc" run "$capture" -o "$out/core.parquet" --quiet
 
 [[ -n "$packets" ]] || die "cannot tell how many packets $capture has"
 echo
-echo "capture: $capture, $bytes bytes, $packets packets; best of $repeat runs"
+echo "capture: $capture, $bytes bytes, $packets packets; best of $repeat rounds"
 printf '%-24s %9s %14s %10s %9s %12s\n' command seconds packets/s MB/s "x floor" "peak RSS"
 for r in "${results[@]}"; do
     IFS='|' read -r label secs kb <<<"$r"
