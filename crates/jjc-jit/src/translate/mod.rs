@@ -1,7 +1,9 @@
 //! Lowering one kernel IR function to a Cranelift function.
 //!
-//! The kernel IR is straight-line SSA, so the lowering is one block: every IR register
-//! becomes one Cranelift value, in program order, and conditionals stay `select`s.
+//! The kernel IR is straight-line SSA: every IR register becomes one Cranelift value, in
+//! program order, and conditionals stay `select`s. The only blocks are those of guarded
+//! calls and, in `update`, one branch on the packet's direction: the instructions that only
+//! matter for one direction ([`regions`]) run after the others, in a block of their own.
 //! Every operation keeps the exact, total semantics of its `eval` in `jjc_kernel::ir`
 //! (guarded division, masked shifts, Python's `min`/`max`, saturating float → int), and
 //! every payload byte is read only after its bounds check.
@@ -12,7 +14,7 @@ use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::{Ieee64, Offset32};
 use cranelift_codegen::ir::{
     self as clif, BlockArg, ExtFuncData, ExternalName, FuncRef, GlobalValue, GlobalValueData,
-    InstBuilder, MemFlagsData, Value, types,
+    InstBuilder, InstructionData, MemFlagsData, Opcode, Value, ValueDef, types,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -22,6 +24,10 @@ use jjc_kernel::ir as kir;
 
 use crate::JitError;
 use crate::target::{function_name, helper_signature, mty};
+
+use regions::{DirectionSplit, Region};
+
+mod regions;
 
 /// How a function refers to the world outside it: runtime helpers and kernel-owned data.
 pub(crate) enum Externals<'m> {
@@ -74,9 +80,16 @@ pub(crate) fn translate(
         helper_refs: BTreeMap::new(),
         data_refs: BTreeMap::new(),
     };
-    for inst in &src.insts {
+    let split = regions::split(src);
+    for (inst, _) in src
+        .insts
+        .iter()
+        .zip(&split.regions)
+        .filter(|(_, r)| **r == Region::Common)
+    {
         t.inst(inst)?;
     }
+    t.direction_regions(&split)?;
     t.b.ins().return_(&[]);
     t.b.finalize(config);
     Ok(())
@@ -187,6 +200,99 @@ impl Translator<'_, '_, '_> {
         }
     }
 
+    /// Runs the instructions of the direction regions: after the common instructions, a
+    /// branch on `pkt.dir` into the region of that direction (each in program order; a
+    /// direction byte that is neither runs neither), then all join. In a region, the
+    /// direction byte and its tests are the constants they are there. Nothing is emitted
+    /// when every instruction is common.
+    fn direction_regions(&mut self, split: &DirectionSplit) -> Result<(), JitError> {
+        let has = |want: Region| split.regions.contains(&want);
+        if !has(Region::Fwd) && !has(Region::Bwd) {
+            return Ok(());
+        }
+        let dir = self.load_field(jjc_abi::kernel::packet_offsets::DIR as u32, kir::Load::U8);
+        let join = self.b.create_block();
+        let fwd = has(Region::Fwd).then(|| self.b.create_block());
+        let bwd = has(Region::Bwd).then(|| self.b.create_block());
+        if let Some(fwd) = fwd {
+            let is_fwd = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::Equal, dir, jjc_abi::Direction::Fwd as i64);
+            let other = if bwd.is_some() {
+                self.b.create_block()
+            } else {
+                join
+            };
+            self.b.ins().brif(is_fwd, fwd, &[], other, &[]);
+            if other != join {
+                self.b.switch_to_block(other);
+                self.b.seal_block(other);
+            }
+        }
+        if let Some(bwd) = bwd {
+            let is_bwd = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::Equal, dir, jjc_abi::Direction::Bwd as i64);
+            self.b.ins().brif(is_bwd, bwd, &[], join, &[]);
+        }
+        let src = self.src;
+        for (block, region) in [(fwd, Region::Fwd), (bwd, Region::Bwd)] {
+            let Some(block) = block else {
+                continue;
+            };
+            self.b.switch_to_block(block);
+            self.b.seal_block(block);
+            // The tests' common values, replaced by their constants while the region runs.
+            let mut saved = Vec::with_capacity(split.tests.len());
+            for &(r, test) in &split.tests {
+                let known = self.iconst(test.value_in(region));
+                if let Some(v) = self.values.get_mut(r.index()) {
+                    saved.push((r, v.replace(known)));
+                }
+            }
+            let insts = src
+                .insts
+                .iter()
+                .zip(&split.regions)
+                .filter(|(_, r)| **r == region);
+            for (inst, _) in insts.clone() {
+                self.inst(inst)?;
+            }
+            self.b.ins().jump(join, &[]);
+            // The region's values exist only in its block.
+            for r in insts.flat_map(|(inst, _)| inst.defs()) {
+                if let Some(v) = self.values.get_mut(r.index()) {
+                    *v = None;
+                }
+            }
+            for (r, old) in saved {
+                if let Some(v) = self.values.get_mut(r.index()) {
+                    *v = old;
+                }
+            }
+        }
+        self.b.switch_to_block(join);
+        self.b.seal_block(join);
+        Ok(())
+    }
+
+    /// The value of `v` when it is an integer constant.
+    fn known_const(&self, v: Value) -> Option<i64> {
+        let dfg = &self.b.func.dfg;
+        match dfg.value_def(v) {
+            ValueDef::Result(inst, 0) => match dfg.insts[inst] {
+                InstructionData::UnaryImm {
+                    opcode: Opcode::Iconst,
+                    imm,
+                } => Some(imm.bits()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     fn out_ptr(&self) -> Result<Value, JitError> {
         self.out
             .ok_or_else(|| internal(self.kind(), "out used outside finish"))
@@ -220,9 +326,21 @@ impl Translator<'_, '_, '_> {
             I::StoreState { slot, value, pred } => {
                 let off = slot_offset(self.kind(), slot)?;
                 let mut v = self.get(value)?;
+                let pred = match pred {
+                    Some(p) => {
+                        let p = self.get(p)?;
+                        match self.known_const(p) {
+                            // A constant predicate (a direction test in its region): a
+                            // plain store, or none.
+                            Some(0) => return Ok(()),
+                            Some(_) => None,
+                            None => Some(p),
+                        }
+                    }
+                    None => None,
+                };
                 if let Some(p) = pred {
                     // A predicated store writes back the old value when the predicate is 0.
-                    let p = self.get(p)?;
                     let ty = self.reg_type(value)?;
                     let old = self.b.ins().load(ty, slot_flags(), self.state, off);
                     v = self.b.ins().select(p, v, old);

@@ -764,3 +764,99 @@ fn guarded_calls_run_only_when_their_guard_is_not_zero() {
         assert_eq!(out, want, "src {src} dst {dst}");
     }
 }
+
+/// An `update` split by direction: each direction's counters move into its region, the
+/// direction's tests there are constants, and the common code still runs for every packet.
+#[test]
+fn direction_regions_run_only_for_their_direction() {
+    use jjc_abi::Direction;
+    use jjc_abi::kernel::packet_offsets as o;
+    let mut a = Asm::new(FunctionKind::Update);
+    let dir = a.pkt(o::DIR, Load::U8);
+    let zero = a.iconst(0);
+    let one = a.iconst(1);
+    let test = |a: &mut Asm, k: Reg| {
+        let dst = a.reg(MTy::I64);
+        a.push(Inst::ICmp {
+            dst,
+            cc: IntCC::Eq,
+            a: dir,
+            b: k,
+        });
+        dst
+    };
+    let fwd = test(&mut a, zero);
+    let bwd = test(&mut a, one);
+    let bump = |a: &mut Asm, slot: u32, by: i64, pred: Option<Reg>| {
+        let old = a.load(slot, MTy::I64);
+        let by = a.iconst(by);
+        let new = a.reg(MTy::I64);
+        a.push(Inst::IBin {
+            dst: new,
+            op: IBinOp::Add,
+            a: old,
+            b: by,
+        });
+        a.push(Inst::StoreState {
+            slot,
+            value: new,
+            pred,
+        });
+    };
+    bump(&mut a, 0, 1, Some(fwd));
+    bump(&mut a, 1, 10, Some(bwd));
+    bump(&mut a, 2, 100, None);
+    // In the fwd region: `fwd & bwd` (0) and the direction byte (0) plus `fwd` (1).
+    let both = a.reg(MTy::I64);
+    a.push(Inst::IBin {
+        dst: both,
+        op: IBinOp::And,
+        a: fwd,
+        b: bwd,
+    });
+    let sum = a.reg(MTy::I64);
+    a.push(Inst::IBin {
+        dst: sum,
+        op: IBinOp::Add,
+        a: dir,
+        b: fwd,
+    });
+    let sum = {
+        let dst = a.reg(MTy::I64);
+        a.push(Inst::IBin {
+            dst,
+            op: IBinOp::Add,
+            a: sum,
+            b: both,
+        });
+        dst
+    };
+    a.push(Inst::StoreState {
+        slot: 3,
+        value: sum,
+        pred: Some(fwd),
+    });
+    // In the bwd region: the direction byte (1) plus `bwd` (1).
+    let sum_b = a.reg(MTy::I64);
+    a.push(Inst::IBin {
+        dst: sum_b,
+        op: IBinOp::Add,
+        a: dir,
+        b: bwd,
+    });
+    a.push(Inst::StoreState {
+        slot: 4,
+        value: sum_b,
+        pred: Some(bwd),
+    });
+    let regions = super::regions::split(&a.f).regions;
+    assert!(regions.contains(&super::Region::Fwd) && regions.contains(&super::Region::Bwd));
+    let code = compile_update(a, 5);
+    let mut state = vec![0u64; 5];
+    let mut pkt = PacketView::default();
+    for d in [Direction::Fwd, Direction::Fwd, Direction::Bwd] {
+        pkt.dir = d;
+        run_update(&code, &mut state, &pkt);
+    }
+    assert_eq!(state, vec![2, 10, 300, 1, 2]);
+}
