@@ -368,11 +368,12 @@ impl Facts {
             let region = if fixed {
                 Region::Common
             } else if inst.has_effects() {
-                self.sink
-                    .get(i)
-                    .copied()
-                    .flatten()
-                    .unwrap_or(Region::Common)
+                // A sink moves to its direction's region, unless its result (a guarded
+                // call's, say) is used outside that region.
+                match self.sink.get(i).copied().flatten() {
+                    Some(r) if self.results_unused_or_in(inst, r, &regions) => r,
+                    _ => Region::Common,
+                }
             } else {
                 self.users_region(inst, &regions)
             };
@@ -381,6 +382,17 @@ impl Facts {
             }
         }
         regions
+    }
+
+    /// Whether every user of `inst`'s results (if any) is in `region`.
+    fn results_unused_or_in(&self, inst: &Inst, region: Region, regions: &[Region]) -> bool {
+        inst.defs().iter().all(|r| {
+            self.users
+                .get(r.index())
+                .map_or(&[][..], Vec::as_slice)
+                .iter()
+                .all(|&u| regions.get(u).copied() == Some(region))
+        })
     }
 
     /// The one region of all users of `inst`'s results, or common.

@@ -415,3 +415,22 @@ fn the_direction_byte_and_its_tests_are_constants_in_each_region() {
     assert_eq!(values(Fwd), vec![0, 1, 0]);
     assert_eq!(values(Bwd), vec![1, 0, 1]);
 }
+
+#[test]
+fn a_guarded_call_whose_result_common_code_uses_stays_common() {
+    // (No helper with effects returns a value today; the sink rule checks users as well, so
+    // one that did would follow the same rule as this pure one.)
+    let mut a = Asm::new(FunctionKind::Update);
+    let d = prologue(&mut a);
+    let (_, x) = a.iconst(3);
+    // `ln(x) if fwd`, whose result an unpredicated store uses: it must run before it.
+    let (c, y) = a.call(Helper::Ln, vec![x], Some(d.fwd));
+    let s = a.store(0, y, None);
+    // The same call whose result only a forward store uses moves.
+    let (c2, y2) = a.call(Helper::Ln, vec![x], Some(d.fwd));
+    let s2 = a.store(1, y2, Some(d.fwd));
+    assert_eq!(
+        regions_of(&a, &[c, s, c2, s2]),
+        vec![Common, Common, Fwd, Fwd]
+    );
+}
