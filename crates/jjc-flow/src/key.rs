@@ -52,7 +52,7 @@ impl FlowKey {
 /// The fixed, unseeded hash of a key: the only hash computed per packet. It picks the key's
 /// partition (so it never changes between runs or thread counts, and `--max-flows` evictions
 /// and the output are reproducible) and, mixed with a per-run random seed
-/// ([`seeded`]), places the key in its partition's hash table, so hostile captures cannot
+/// (`seeded`), places the key in its partition's hash table, so hostile captures cannot
 /// aim at table collisions.
 #[inline]
 pub fn partition_hash(key: &FlowKey) -> u64 {
