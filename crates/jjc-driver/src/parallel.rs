@@ -21,7 +21,7 @@ use jjc_output::RowEncoder;
 use crate::error::PipelineError;
 use crate::features::{CompiledFeatures, FlowState, KernelHandler};
 use crate::pipeline::{RowWriter, discard, format_row};
-use crate::scan::{Batches, FlowTableOf, Report, Share, scan};
+use crate::scan::{Batches, FlowTableOf, ROWS_IN_FLIGHT_BYTES, Report, Share, scan};
 
 /// The settings of one parallel run.
 pub(crate) struct Parallel<'a, F> {
@@ -53,6 +53,22 @@ struct Part {
     rows: Vec<OrderedRow>,
     /// The text of the encoded rows.
     bytes: Vec<u8>,
+}
+
+impl Part {
+    /// About how much memory the part holds, for [`Written`]'s count of rows in flight.
+    fn size(&self) -> u64 {
+        let values: usize = self
+            .rows
+            .iter()
+            .map(|row| match &row.cells {
+                Cells::Encoded(_) => 0,
+                Cells::Values(values) => values.len() * std::mem::size_of::<Value>(),
+            })
+            .sum();
+        let rows = self.rows.len() * std::mem::size_of::<OrderedRow>();
+        u64::try_from(self.bytes.len() + rows + values).unwrap_or(u64::MAX)
+    }
 }
 
 impl<F, E> Parallel<'_, F>
@@ -206,12 +222,17 @@ impl<E: Exec> Batches<E> for Handing<'_> {
             rows,
             bytes,
         };
+        self.written.handed(part.size());
         // The output thread is gone only after an error, which its join reports.
         Ok(self.parts.send(part).is_ok())
     }
 
     fn wait_for_output(&mut self, seq: u64, behind: u64) -> bool {
         self.written.wait_for(seq.saturating_sub(behind))
+    }
+
+    fn wait_for_room(&mut self) -> bool {
+        self.written.wait_for_room(ROWS_IN_FLIGHT_BYTES)
     }
 }
 
@@ -230,46 +251,86 @@ impl StopOthersUnlessDone<'_> {
 impl Drop for StopOthersUnlessDone<'_> {
     fn drop(&mut self) {
         if !self.1 {
-            self.0.publish(Written::FAILED);
+            self.0.fail();
         }
     }
 }
 
-/// How many batches the output thread has written, and a way to wait for more.
+/// How many batches the output thread has written and how many bytes of rows wait for it,
+/// and a way to wait for either to change.
 #[derive(Default)]
 struct Written {
-    count: Mutex<u64>,
+    state: Mutex<Output>,
     more: Condvar,
+}
+
+/// What [`Written`] guards.
+#[derive(Default)]
+struct Output {
+    /// Batches written, or [`Written::FAILED`].
+    count: u64,
+    /// Bytes of rows handed to the output thread and not yet written ([`Part::size`]).
+    in_flight: u64,
 }
 
 impl Written {
     /// The count once the output failed.
     const FAILED: u64 = u64::MAX;
 
-    /// Sets the count (unless the run already failed, which stays) and wakes the waiting
-    /// workers.
-    fn publish(&self, count: u64) {
-        if let Ok(mut c) = self.count.lock()
-            && *c != Written::FAILED
-        {
-            *c = count;
+    /// Sets the count (unless the run already failed, which stays), takes the rows written
+    /// (`bytes`) off those in flight, and wakes the waiting workers.
+    fn publish(&self, count: u64, bytes: u64) {
+        if let Ok(mut out) = self.state.lock() {
+            out.in_flight = out.in_flight.saturating_sub(bytes);
+            if out.count != Written::FAILED {
+                out.count = count;
+            }
         }
         self.more.notify_all();
     }
 
+    /// Marks the run failed and wakes the waiting workers.
+    fn fail(&self) {
+        if let Ok(mut out) = self.state.lock() {
+            out.count = Written::FAILED;
+        }
+        self.more.notify_all();
+    }
+
+    /// Counts `bytes` of rows handed to the output thread.
+    fn handed(&self, bytes: u64) {
+        if let Ok(mut out) = self.state.lock() {
+            out.in_flight = out.in_flight.saturating_add(bytes);
+        }
+    }
+
     /// Whether the run failed.
     fn failed(&self) -> bool {
-        self.count.lock().map_or(true, |c| *c == Written::FAILED)
+        self.state
+            .lock()
+            .map_or(true, |out| out.count == Written::FAILED)
     }
 
     /// Waits until `count` batches are written; `false` if the run failed instead.
     fn wait_for(&self, count: u64) -> bool {
-        let Ok(c) = self.count.lock() else {
+        let Ok(out) = self.state.lock() else {
             return false;
         };
         self.more
-            .wait_while(c, |c| *c < count)
-            .is_ok_and(|c| *c != Written::FAILED)
+            .wait_while(out, |out| out.count < count)
+            .is_ok_and(|out| out.count != Written::FAILED)
+    }
+
+    /// Waits until at most `limit` bytes of rows are in flight; `false` if the run failed.
+    fn wait_for_room(&self, limit: u64) -> bool {
+        let Ok(out) = self.state.lock() else {
+            return false;
+        };
+        self.more
+            .wait_while(out, |out| {
+                out.in_flight > limit && out.count != Written::FAILED
+            })
+            .is_ok_and(|out| out.count != Written::FAILED)
     }
 }
 
@@ -305,6 +366,7 @@ fn write_batches(
             let Some(batch) = pending.remove(&next) else {
                 break;
             };
+            let size = batch.parts.iter().map(Part::size).sum();
             order.clear();
             for (p, part) in batch.parts.iter().enumerate() {
                 order.extend((0..part.rows.len()).map(|r| (p, r)));
@@ -329,7 +391,7 @@ fn write_batches(
                 }
             }
             next += 1;
-            written.publish(next);
+            written.publish(next, size);
         }
     }
     Ok(())
@@ -352,15 +414,40 @@ mod tests {
             );
         });
         // The failure stays, whatever the output thread publishes after it.
-        written.publish(7);
+        written.publish(7, 0);
         assert!(!written.wait_for(3));
+        assert!(!written.wait_for_room(0));
     }
 
     #[test]
     fn a_worker_that_finishes_changes_nothing() {
         let written = Written::default();
         StopOthersUnlessDone(&written, false).done_if(true);
-        written.publish(2);
+        written.publish(2, 0);
         assert!(written.wait_for(2));
+    }
+
+    #[test]
+    fn a_worker_waits_for_room_until_the_output_writes_enough() {
+        let written = Written::default();
+        written.handed(300);
+        written.handed(200);
+        assert!(
+            written.wait_for_room(500),
+            "500 bytes in flight fit a 500-byte bound"
+        );
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| written.wait_for_room(250));
+            // Writing the first 300 bytes leaves 200 in flight: room enough.
+            written.publish(1, 300);
+            assert!(waiter.join().unwrap());
+        });
+        written.handed(1000);
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| written.wait_for_room(250));
+            // A failed run releases a worker waiting for room, which then stops.
+            written.fail();
+            assert!(!waiter.join().unwrap());
+        });
     }
 }

@@ -285,6 +285,10 @@ impl<E: Exec> Batches<E> for Direct<'_, '_, '_> {
     fn wait_for_output(&mut self, _: u64, _: u64) -> bool {
         true
     }
+
+    fn wait_for_room(&mut self) -> bool {
+        true
+    }
 }
 
 /// Adds what a finished reader read, and how it ended, to the summary.

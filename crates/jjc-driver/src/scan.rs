@@ -76,7 +76,17 @@ pub(crate) trait Batches<E: Exec> {
     /// of a huge table, or of threads far apart, never all wait in memory. `false` stops the
     /// walk (the run failed).
     fn wait_for_output(&mut self, seq: u64, behind: u64) -> bool;
+
+    /// Waits until the rows handed but not yet written are few enough (see
+    /// [`ROWS_IN_FLIGHT_BYTES`]) to hand more. `false` stops the walk (the run failed).
+    fn wait_for_room(&mut self) -> bool;
 }
+
+/// How many bytes of handed rows may wait for the output while a thread ends its partitions
+/// at the end of input. A bound in bytes, not batches: most partitions end with a few rows
+/// each (waiting for each would be one round trip through the output thread per partition),
+/// while a table of a million flows ends with megabytes in each.
+pub(crate) const ROWS_IN_FLIGHT_BYTES: u64 = 32 << 20;
 
 /// What the thread that reports the run (the first) records as it goes.
 pub(crate) struct Report<'r, 'p> {
@@ -153,8 +163,7 @@ pub(crate) fn scan<E: Exec>(
     }
     for p in share.partitions(partitions) {
         let batch = seq + 1 + p as u64;
-        // Stay at most one round of partitions ahead of the output.
-        if !batches.wait_for_output(batch, share.of as u64) {
+        if !batches.wait_for_room() {
             return Ok(());
         }
         table.end_partition(p);
