@@ -48,6 +48,21 @@ else
     printf '%s\n%s\n' "$wanted" "$summary" >"$params"
 fi
 
+# The same page-cache state for every run of this script: the capture is dropped from the
+# cache and read back sequentially (as `cp` or a first read from disk leaves it). How a cached
+# file was last brought in changes the floor by up to 40% (35-46 ms against 25 ms on 100 MB
+# here): pages faulted in piecemeal through a mapping sit in small folios, each mapped by
+# its own fault, while a sequential read caches them in large folios, mapped many at a time.
+# Both the floor and jjc pay the faults; a slow state inflates the floor, and so flatters
+# every ratio against it.
+normalize_cache() {
+    sync
+    dd if="$1" iflag=nocache count=0 status=none 2>/dev/null ||
+        echo "bench: warning: could not drop $1 from the page cache" >&2
+    cat "$1" >/dev/null
+}
+normalize_cache "$capture"
+
 # Packets: from jjc-synth's summary line ("packets: N …").
 packets="$(sed -n '2s/.*packets: \([0-9][0-9]*\).*/\1/p' "$params")"
 bytes="$(stat -c %s "$capture")"
