@@ -113,6 +113,7 @@ impl PcapLayout {
         }
         progress.pos = data_pos + caplen as u64;
         source.prefetch(progress.pos);
+        source.read_ahead(offset, RECORD_HEADER_LEN + caplen);
         Ok(Step::Packet(PacketAt {
             offset,
             data_pos,

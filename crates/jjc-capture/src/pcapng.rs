@@ -130,6 +130,7 @@ impl Sections {
             total_len,
             order,
         };
+        source.read_ahead(offset, total_len as usize);
         match block_type {
             SHB => self.section_header(block, progress, source),
             IDB => self.interface_description(block, progress, source),

@@ -54,25 +54,30 @@ impl Source {
     }
 
     /// Hints the CPU to load the two cache lines at `pos` (the next record's header and its
-    /// packet's headers) into its cache while this record is processed. Does nothing for a stream or where `pos` is past the end.
+    /// packet's headers) into its cache while this record is processed. Does nothing for a
+    /// stream or where `pos` is past the end.
     #[inline]
     pub(crate) fn prefetch(&self, pos: u64) {
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = pos;
-        #[cfg(target_arch = "x86_64")]
         if let Source::Mapped(map) = self
-            && let Some(at) = usize::try_from(pos).ok().and_then(|p| map.get(p..))
-            && let Some(byte) = at.first()
+            && let Ok(at) = usize::try_from(pos)
         {
-            // SAFETY: SSE is part of x86_64's baseline, and a prefetch only hints the cache:
-            // it reads nothing the program sees and cannot fault.
-            unsafe {
-                let p: *const i8 = std::ptr::from_ref(byte).cast();
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p);
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                    p.wrapping_add(64),
-                );
-            }
+            let line = at - at % CACHE_LINE;
+            prefetch_lines(map, line, 2 * CACHE_LINE);
+        }
+    }
+
+    /// Hints the CPU to load the bytes [`READ_AHEAD`] bytes past the record at `pos` of `len`
+    /// bytes: called once per record, this asks for every byte of the file once, a fixed
+    /// distance ahead of the reader. Headers are a chain (each gives the next one's place),
+    /// so the reader cannot ask for a record's header sooner than one record ahead; a reader
+    /// that does little with each record (counting, or walking another thread's packets)
+    /// would otherwise wait for memory at every record. Does nothing for a stream.
+    #[inline]
+    pub(crate) fn read_ahead(&self, pos: u64, len: usize) {
+        if let Source::Mapped(map) = self
+            && let Ok(at) = usize::try_from(pos)
+        {
+            prefetch_lines(map, at.saturating_add(READ_AHEAD), len);
         }
     }
 
@@ -87,6 +92,39 @@ impl Source {
         };
         window.unwrap_or(&[])
     }
+}
+
+/// A cache line's size on the machines jjc prefetches for.
+const CACHE_LINE: usize = 64;
+
+/// How far ahead of a record [`Source::read_ahead`] asks for the file's bytes: about four
+/// records of a typical capture, time enough for them to come from memory (100 MB: `jjc
+/// info` 21.9 → 15.2 ms of CPU; 1 KB and 4 KB ahead gained a little less).
+const READ_AHEAD: usize = 2048;
+
+/// Hints the CPU to load the cache lines that start in `map[at..at + len]`, those beyond its
+/// end excepted. Does nothing on other architectures.
+#[inline]
+fn prefetch_lines(map: &[u8], at: usize, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let end = at.saturating_add(len).min(map.len());
+        let mut line = at.next_multiple_of(CACHE_LINE);
+        while line < end {
+            if let Some(byte) = map.get(line) {
+                // SAFETY: SSE is part of x86_64's baseline, and a prefetch only hints the
+                // cache: it reads nothing the program sees and cannot fault.
+                unsafe {
+                    std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                        std::ptr::from_ref(byte).cast(),
+                    );
+                }
+            }
+            line += CACHE_LINE;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (map, at, len);
 }
 
 /// A stream and the buffer holding the part of it the reader is looking at.
