@@ -218,12 +218,38 @@ impl CellSink for CellWriter<'_> {
 
     fn ip(&mut self, value: IpAddr) {
         if self.begin(ColumnType::Ip) {
-            let _ = if self.is_json() {
-                write!(self.out, "\"{value}\"")
-            } else {
-                write!(self.out, "{value}")
-            };
+            let quoted = self.is_json();
+            if quoted {
+                self.out.push(b'"');
+            }
+            match value {
+                IpAddr::V4(v4) => write_ipv4(self.out, v4.octets()),
+                // RFC 5952's compression rules, as the standard library writes them.
+                IpAddr::V6(v6) => {
+                    let _ = write!(self.out, "{v6}");
+                }
+            }
+            if quoted {
+                self.out.push(b'"');
+            }
         }
+    }
+}
+
+/// Writes an IPv4 address in dotted decimal, as its `Display` does, without the formatting
+/// machinery (two addresses start every row).
+fn write_ipv4(out: &mut Vec<u8>, octets: [u8; 4]) {
+    for (i, octet) in octets.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b'.');
+        }
+        if octet >= 100 {
+            out.push(b'0' + octet / 100);
+        }
+        if octet >= 10 {
+            out.push(b'0' + octet / 10 % 10);
+        }
+        out.push(b'0' + octet % 10);
     }
 }
 
@@ -277,4 +303,27 @@ pub(crate) fn check_row(columns: &[Column], row: &[Value]) -> Result<(), OutputE
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_ipv4;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn ipv4_text_is_what_display_writes() {
+        let mut out = Vec::new();
+        for a in 0..=255u8 {
+            for octets in [
+                [a, 0, 0, 0],
+                [10, a, 1, a],
+                [255, 255, a, 9],
+                [1, 22, 133, a],
+            ] {
+                out.clear();
+                write_ipv4(&mut out, octets);
+                assert_eq!(out, Ipv4Addr::from(octets).to_string().as_bytes());
+            }
+        }
+    }
 }
