@@ -8,9 +8,10 @@
 //! `(ptr, len)` of packet bytes).
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use hashbrown::HashMap;
-use regex_automata::meta::Regex;
+use regex_automata::meta::{Cache, Regex};
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, MatchKind, PatternSet};
 
@@ -22,6 +23,9 @@ pub const MAX_SET_PATTERNS: usize = 64;
 /// A compiled multi-pattern byte regex set (kernel-owned data).
 #[derive(Debug)]
 pub struct RegexSetData {
+    /// Unique among the sets of this process: names the set's search cache in each thread
+    /// ([`SearchScratch`]).
+    id: u64,
     regex: Regex,
     patterns: Vec<String>,
     /// Every pattern starts with `^`: searches need only try the start of the haystack.
@@ -53,7 +57,9 @@ impl RegexSetData {
                     .contains(regex_syntax::hir::Look::Start)
             })
         });
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         let mut data = RegexSetData {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             regex,
             patterns: patterns.to_vec(),
             anchored,
@@ -79,10 +85,24 @@ impl RegexSetData {
 
     fn search(&self, hay: &[u8]) -> u64 {
         thread_local! {
-            static SET: RefCell<PatternSet> = RefCell::new(PatternSet::new(MAX_SET_PATTERNS));
+            static SCRATCH: RefCell<SearchScratch> = RefCell::new(SearchScratch::default());
         }
-        SET.with(|set| {
-            let Ok(mut set) = set.try_borrow_mut() else {
+        SCRATCH.with(|scratch| {
+            let Ok(mut scratch) = scratch.try_borrow_mut() else {
+                return 0;
+            };
+            let SearchScratch { set, caches } = &mut *scratch;
+            let cache = match caches.iter().position(|(id, _)| *id == self.id) {
+                Some(i) => i,
+                None => {
+                    if caches.len() >= SEARCH_CACHES {
+                        caches.remove(0);
+                    }
+                    caches.push((self.id, self.regex.create_cache()));
+                    caches.len() - 1
+                }
+            };
+            let Some((_, cache)) = caches.get_mut(cache) else {
                 return 0;
             };
             set.clear();
@@ -91,8 +111,11 @@ impl RegexSetData {
             } else {
                 Anchored::No
             };
-            self.regex
-                .which_overlapping_matches(&Input::new(hay).anchored(anchored), &mut set);
+            self.regex.which_overlapping_matches_with(
+                cache,
+                &Input::new(hay).anchored(anchored),
+                set,
+            );
             if set.is_empty() {
                 return 0;
             }
@@ -101,6 +124,29 @@ impl RegexSetData {
                 .filter(|&i| i < MAX_SET_PATTERNS)
                 .fold(0u64, |m, i| m | (1u64 << i))
         })
+    }
+}
+
+/// Regex sets whose search caches one thread keeps (the oldest is dropped beyond it): a
+/// kernel has a few sets, and a thread runs one kernel at a time.
+const SEARCH_CACHES: usize = 16;
+
+/// What a thread searches regex sets with: a match set, and a search cache per set.
+///
+/// The caches are the thread's own. The regex's built-in cache pool hands its fast path to
+/// the first thread that searches and makes every other thread take a lock per search,
+/// which all but one worker of a parallel run would contend for.
+struct SearchScratch {
+    set: PatternSet,
+    caches: Vec<(u64, Cache)>,
+}
+
+impl Default for SearchScratch {
+    fn default() -> Self {
+        SearchScratch {
+            set: PatternSet::new(MAX_SET_PATTERNS),
+            caches: Vec::new(),
+        }
     }
 }
 
@@ -726,6 +772,29 @@ mod tests {
         assert_eq!(d.matches(b"\xff\xfe\x00"), 0b11);
         assert_eq!(d.matches(b"\n"), 0);
         assert!(RegexSetData::new(&["(".to_string()]).is_err());
+    }
+
+    /// More sets than a thread keeps caches for, searched in turn from several threads: each
+    /// search uses its own set's cache, and a set whose cache was dropped gets a new one.
+    #[test]
+    fn each_thread_searches_each_set_with_its_own_cache() {
+        let sets: Vec<RegexSetData> = (0..SEARCH_CACHES + 4)
+            .map(|i| set(&[&format!("^k{i}:"), &format!("v{i}$")]))
+            .collect();
+        std::thread::scope(|scope| {
+            for _ in 0..3 {
+                scope.spawn(|| {
+                    for _ in 0..3 {
+                        for (i, s) in sets.iter().enumerate() {
+                            let both = format!("k{i}:v{i}");
+                            let second = format!("k{}:v{i}", i + 1);
+                            assert_eq!(s.matches(both.as_bytes()), 0b11, "set {i}");
+                            assert_eq!(s.matches(second.as_bytes()), 0b10, "set {i}");
+                        }
+                    }
+                });
+            }
+        });
     }
 
     #[test]
