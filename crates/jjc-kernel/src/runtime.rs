@@ -242,10 +242,16 @@ pub enum BufferKind {
     Tls,
 }
 
-/// The value list behind [`Helper::ValuesPush`].
-#[derive(Debug, Default)]
+/// The value list behind [`Helper::ValuesPush`]: one heap block, this header followed by
+/// `cap` values, of which the first `len` are set. A slot holds the block's address.
+///
+/// One block rather than a box holding a vector: a flow's lists are made as it starts and
+/// pushed to with every packet, and a second allocation and a second pointer to follow per
+/// list cost more than the list's own work.
+#[repr(C)]
 struct Values {
-    values: Vec<f64>,
+    len: usize,
+    cap: usize,
     sorted: bool,
     has_nan: bool,
 }
@@ -255,11 +261,94 @@ struct Values {
 const VALUES_FIRST_ROOM: usize = 8;
 
 impl Values {
-    /// A list about to take its first value.
-    fn first() -> Values {
-        Values {
-            values: Vec::with_capacity(VALUES_FIRST_ROOM),
-            ..Values::default()
+    /// The layout of a block with room for `cap` values (`None` past the address space).
+    fn layout(cap: usize) -> Option<std::alloc::Layout> {
+        let values = std::alloc::Layout::array::<f64>(cap).ok()?;
+        let (layout, _) = std::alloc::Layout::new::<Values>().extend(values).ok()?;
+        Some(layout.pad_to_align())
+    }
+
+    /// A new, empty list with room for [`VALUES_FIRST_ROOM`] values; null if the allocator
+    /// has no memory (it aborts the process first, by default).
+    fn first() -> *mut Values {
+        let Some(layout) = Values::layout(VALUES_FIRST_ROOM) else {
+            return std::ptr::null_mut();
+        };
+        // SAFETY: the layout is not zero-sized (it has the header).
+        let block = unsafe { std::alloc::alloc(layout) }.cast::<Values>();
+        if !block.is_null() {
+            // SAFETY: the block is fresh, aligned for `Values` and large enough.
+            unsafe {
+                block.write(Values {
+                    len: 0,
+                    cap: VALUES_FIRST_ROOM,
+                    sorted: false,
+                    has_nan: false,
+                });
+            }
+        }
+        block
+    }
+
+    /// The values of the list at `block`.
+    ///
+    /// # Safety
+    /// `block` is a live block made by [`Values::first`] or [`Values::push`], not otherwise
+    /// borrowed while the slice lives.
+    unsafe fn values<'a>(block: *mut Values) -> &'a mut [f64] {
+        // SAFETY: per the contract; the values follow the header at its size (a multiple of
+        // `f64`'s alignment), and the first `len` are set.
+        unsafe {
+            let data = block.add(1).cast::<f64>();
+            std::slice::from_raw_parts_mut(data, (*block).len)
+        }
+    }
+
+    /// Appends `value` to the list at `block`, growing the block (by doubling) when full;
+    /// returns the block's address, which growing may change (null if memory ran out: the
+    /// old block is then freed, and the value lost).
+    ///
+    /// # Safety
+    /// `block` is a live block made by [`Values::first`] or an earlier `push`; after the call
+    /// only the returned address is.
+    unsafe fn push(mut block: *mut Values, value: f64) -> *mut Values {
+        // SAFETY: per the contract.
+        unsafe {
+            let Values { len, cap, .. } = *block;
+            if len == cap {
+                let (Some(old), Some(new)) = (Values::layout(cap), Values::layout(cap * 2)) else {
+                    Values::free(block);
+                    return std::ptr::null_mut();
+                };
+                let grown =
+                    std::alloc::realloc(block.cast::<u8>(), old, new.size()).cast::<Values>();
+                if grown.is_null() {
+                    Values::free(block);
+                    return std::ptr::null_mut();
+                }
+                block = grown;
+                (*block).cap = cap * 2;
+            }
+            block.add(1).cast::<f64>().add(len).write(value);
+            let header = &mut *block;
+            header.len = len + 1;
+            header.sorted = false;
+            header.has_nan |= value.is_nan();
+        }
+        block
+    }
+
+    /// Frees the list at `block`.
+    ///
+    /// # Safety
+    /// `block` is a live block made by [`Values::first`] or [`Values::push`]; it is not used
+    /// again.
+    unsafe fn free(block: *mut Values) {
+        // SAFETY: per the contract, the block was allocated with the layout of its capacity.
+        unsafe {
+            if let Some(layout) = Values::layout((*block).cap) {
+                std::alloc::dealloc(block.cast::<u8>(), layout);
+            }
         }
     }
 }
@@ -325,7 +414,7 @@ pub unsafe fn free_buffer(kind: BufferKind, bits: u64) {
     // SAFETY: per the contract, `bits` came from `Box::into_raw` of this kind.
     unsafe {
         match kind {
-            BufferKind::Values => drop(Box::from_raw(bits as *mut Values)),
+            BufferKind::Values => Values::free(bits as *mut Values),
             BufferKind::Sketch => drop(Box::from_raw(bits as *mut crate::sketch::SketchBuffer)),
             BufferKind::Mode => drop(Box::from_raw(bits as *mut Mode)),
             BufferKind::Bytes => drop(Box::from_raw(bits as *mut ByteHist)),
@@ -398,11 +487,20 @@ pub unsafe extern "C" fn jjc_values_push(slot: i64, value: f64, pred: i64) {
     if pred == 0 {
         return;
     }
-    // SAFETY: per the contract.
-    if let Some(v) = unsafe { buffer_mut::<Values>(slot, Values::first) } {
-        v.values.push(value);
-        v.sorted = false;
-        v.has_nan |= value.is_nan();
+    let p = slot as *mut u64;
+    if p.is_null() {
+        return;
+    }
+    // SAFETY: per the contract, the slot holds 0 or a block made here.
+    unsafe {
+        let mut block = *p as *mut Values;
+        if block.is_null() {
+            block = Values::first();
+            if block.is_null() {
+                return;
+            }
+        }
+        *p = Values::push(block, value) as u64;
     }
 }
 
@@ -443,7 +541,7 @@ pub(crate) fn percentile_by(n: usize, p: f64, at: impl Fn(usize) -> Option<f64>)
 pub(crate) fn values_heap_bytes(bits: u64) -> usize {
     // SAFETY: test code passes 0 or a live values buffer.
     unsafe { (bits as *const Values).as_ref() }.map_or(0, |v| {
-        size_of::<Values>() + v.values.capacity() * size_of::<f64>()
+        Values::layout(v.cap).map_or(0, |layout| layout.size())
     })
 }
 
@@ -452,18 +550,24 @@ pub(crate) fn values_heap_bytes(bits: u64) -> usize {
 /// # Safety
 /// `slot` is the address of a values slot.
 pub unsafe extern "C" fn jjc_values_percentile(slot: i64, p: f64) -> f64 {
-    // SAFETY: per the contract.
-    let Some(v) = (unsafe { buffer_ref::<Values>(slot) }) else {
-        return f64::NAN;
-    };
-    if v.has_nan {
+    let at = slot as *const u64;
+    if at.is_null() {
         return f64::NAN;
     }
-    if !v.sorted {
-        sort_floats(&mut v.values);
-        v.sorted = true;
+    // SAFETY: per the contract, the slot holds 0 or a live block made by the push; the values
+    // and the header are apart, so the slice and the header's flags do not overlap.
+    unsafe {
+        let block = *at as *mut Values;
+        if block.is_null() || (*block).has_nan {
+            return f64::NAN;
+        }
+        let values = Values::values(block);
+        if !(*block).sorted {
+            sort_floats(values);
+            (*block).sorted = true;
+        }
+        percentile_sorted(values, p)
     }
-    percentile_sorted(&v.values, p)
 }
 
 /// Sorts floats (none of them NaN) in [`f64::total_cmp`] order. When none is negative (packet
@@ -807,6 +911,38 @@ mod tests {
             assert_eq!(jjc_regex_set(addr, data.as_ptr() as i64, 2), 1);
             assert_eq!(jjc_regex_set(addr, data.as_ptr() as i64, 3), 0);
             assert_eq!(jjc_regex_set(addr, data.as_ptr() as i64, -1), 0);
+        }
+    }
+
+    /// A value list grows through several doublings, keeps every value in order, answers
+    /// percentiles on them, says NaN once one is NaN, and is freed with its slot.
+    #[test]
+    fn value_lists_grow_and_keep_every_value() {
+        let mut slot = 0u64;
+        let addr = &mut slot as *mut u64 as i64;
+        let pushed: Vec<f64> = (0..1000).map(|i| f64::from((i * 7919) % 1000)).collect();
+        // SAFETY: `addr` is a values slot, freed below.
+        unsafe {
+            assert!(jjc_values_percentile(addr, 50.0).is_nan(), "no list yet");
+            jjc_values_push(addr, 5.0, 0);
+            assert_eq!(slot, 0, "a false predicate makes no list");
+            for (i, &v) in pushed.iter().enumerate() {
+                jjc_values_push(addr, v, 1);
+                let block = slot as *mut Values;
+                assert_eq!((*block).len, i + 1);
+                assert!((*block).cap >= (*block).len);
+                assert_eq!(Values::values(block), &pushed[..=i]);
+            }
+            assert_eq!(values_heap_bytes(slot), size_of::<Values>() + 1024 * 8);
+            assert_eq!(jjc_values_percentile(addr, 0.0), 0.0);
+            assert_eq!(jjc_values_percentile(addr, 50.0), 499.5);
+            assert_eq!(jjc_values_percentile(addr, 100.0), 999.0);
+            // Sorted once asked: a later push unsorts it, and the next percentile sorts again.
+            jjc_values_push(addr, -1.0, 1);
+            assert_eq!(jjc_values_percentile(addr, 0.0), -1.0);
+            jjc_values_push(addr, f64::NAN, 1);
+            assert!(jjc_values_percentile(addr, 50.0).is_nan());
+            free_buffer(BufferKind::Values, slot);
         }
     }
 
