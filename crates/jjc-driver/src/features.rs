@@ -321,6 +321,7 @@ impl<'k, E: Exec> KernelHandler<'k, E> {
     ) {
         let view = flow_view(record);
         let kernel = &self.features.kernel;
+        kernel.prefetch_state(slots);
         self.exec.finish(slots, &view, &mut self.cells);
         if state.natives.is_empty() {
             kernel.emit_cells(&self.cells, slots, sink);
