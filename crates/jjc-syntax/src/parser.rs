@@ -1,4 +1,4 @@
-//! From source text to [`ast::File`]: the pest parser, nesting limits and the tree builder.
+//! From source text to [`crate::ast::File`]: the pest parser, nesting limits and the tree builder.
 
 use std::cell::RefCell;
 
