@@ -11,6 +11,7 @@ use jjc_abi::{Column, ColumnType, Value};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use crate::OutputError;
 use crate::destination::Sink;
@@ -99,10 +100,17 @@ impl ParquetWriter {
             .map(|c| Field::new(c.name.clone(), arrow_type(c.ty), false))
             .collect();
         let schema = Arc::new(Schema::new(fields));
-        let props = WriterProperties::builder()
+        let mut props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
-            .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
-            .build();
+            .set_max_row_group_bytes(Some(ROW_GROUP_BYTES));
+        // Float features (means, deviations, times) rarely repeat: a dictionary of them costs
+        // time to build and, as it mostly holds every value once, bytes as well. Plain
+        // encoding for them (100 MB, JJ-CORE: 124 -> 117 ms, 4.43 -> 4.12 MB).
+        for column in columns.iter().filter(|c| c.ty == ColumnType::Float) {
+            props = props
+                .set_column_dictionary_enabled(ColumnPath::new(vec![column.name.clone()]), false);
+        }
+        let props = props.build();
         let writer = ArrowWriter::try_new(sink, Arc::clone(&schema), Some(props))?;
         Ok(ParquetWriter {
             writer,
@@ -156,6 +164,7 @@ mod tests {
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Float64Type, Int64Type};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::basic::Encoding;
 
     use crate::{Destination, Format, TableWriter};
 
@@ -252,6 +261,16 @@ mod tests {
         use parquet::file::reader::FileReader;
         let column = meta.metadata().row_group(0).column(0);
         assert_eq!(column.compression(), Compression::SNAPPY);
+        // Floats are written plain, the other columns with a dictionary.
+        let dictionary = |c: usize| {
+            meta.metadata()
+                .row_group(0)
+                .column(c)
+                .encodings()
+                .any(|e| matches!(e, Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY))
+        };
+        assert!(!dictionary(2), "the float column has no dictionary");
+        assert!(dictionary(1), "the int column has one");
     }
 
     #[test]
