@@ -106,6 +106,28 @@ fn capture(a: &Args) -> Result<PathBuf, String> {
     Ok(path)
 }
 
+/// Drops `path` from the page cache and reads it back in sequence, so that every run starts
+/// from the same cache state as `scripts/bench.sh` does (see `docs/performance.md`, "The
+/// page cache": how a cached file was last brought in moves the floor by up to 40%).
+fn normalize_cache(path: &Path) {
+    let dropped = std::process::Command::new("dd")
+        .arg(format!("if={}", path.display()))
+        .args(["iflag=nocache", "count=0", "status=none"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !dropped {
+        eprintln!(
+            "jjc-bench: warning: could not drop {} from the page cache",
+            path.display()
+        );
+    }
+    let read_back =
+        std::fs::File::open(path).and_then(|mut f| std::io::copy(&mut f, &mut std::io::sink()));
+    if let Err(e) = read_back {
+        eprintln!("jjc-bench: warning: reading {} back: {e}", path.display());
+    }
+}
+
 /// Reads and decodes every packet: the floor.
 fn floor(path: &Path) -> u64 {
     let mut reader = CaptureReader::open(path).expect("the bench capture opens");
@@ -219,6 +241,7 @@ fn main() {
             std::process::exit(1);
         }
     };
+    normalize_cache(&path);
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let packets = floor(&path);
     println!(
