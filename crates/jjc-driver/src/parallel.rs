@@ -231,8 +231,9 @@ impl<E: Exec> Batches<E> for Handing<'_> {
         self.written.wait_for(seq.saturating_sub(behind))
     }
 
-    fn wait_for_room(&mut self) -> bool {
-        self.written.wait_for_room(ROWS_IN_FLIGHT_BYTES)
+    fn wait_for_room(&mut self, seq: u64, behind: u64) -> bool {
+        self.written
+            .wait_for_room(ROWS_IN_FLIGHT_BYTES, seq.saturating_sub(behind))
     }
 }
 
@@ -321,15 +322,14 @@ impl Written {
             .is_ok_and(|out| out.count != Written::FAILED)
     }
 
-    /// Waits until at most `limit` bytes of rows are in flight; `false` if the run failed.
-    fn wait_for_room(&self, limit: u64) -> bool {
+    /// Waits until at most `limit` bytes of rows are in flight or `count` batches are
+    /// written; `false` if the run failed.
+    fn wait_for_room(&self, limit: u64, count: u64) -> bool {
         let Ok(out) = self.state.lock() else {
             return false;
         };
         self.more
-            .wait_while(out, |out| {
-                out.in_flight > limit && out.count != Written::FAILED
-            })
+            .wait_while(out, |out| out.in_flight > limit && out.count < count)
             .is_ok_and(|out| out.count != Written::FAILED)
     }
 }
@@ -416,7 +416,7 @@ mod tests {
         // The failure stays, whatever the output thread publishes after it.
         written.publish(7, 0);
         assert!(!written.wait_for(3));
-        assert!(!written.wait_for_room(0));
+        assert!(!written.wait_for_room(0, 3));
     }
 
     #[test]
@@ -433,18 +433,26 @@ mod tests {
         written.handed(300);
         written.handed(200);
         assert!(
-            written.wait_for_room(500),
+            written.wait_for_room(500, 9),
             "500 bytes in flight fit a 500-byte bound"
         );
         std::thread::scope(|s| {
-            let waiter = s.spawn(|| written.wait_for_room(250));
+            let waiter = s.spawn(|| written.wait_for_room(250, 9));
             // Writing the first 300 bytes leaves 200 in flight: room enough.
             written.publish(1, 300);
             assert!(waiter.join().unwrap());
         });
+        // Over the bound, a worker whose earlier batches are all written does not wait: the
+        // output may be waiting for its next one.
         written.handed(1000);
+        assert!(written.wait_for_room(250, 1));
         std::thread::scope(|s| {
-            let waiter = s.spawn(|| written.wait_for_room(250));
+            let waiter = s.spawn(|| written.wait_for_room(250, 2));
+            written.publish(2, 0);
+            assert!(waiter.join().unwrap(), "released once batch 2 is written");
+        });
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| written.wait_for_room(250, 9));
             // A failed run releases a worker waiting for room, which then stops.
             written.fail();
             assert!(!waiter.join().unwrap());

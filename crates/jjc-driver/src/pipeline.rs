@@ -286,7 +286,7 @@ impl<E: Exec> Batches<E> for Direct<'_, '_, '_> {
         true
     }
 
-    fn wait_for_room(&mut self) -> bool {
+    fn wait_for_room(&mut self, _: u64, _: u64) -> bool {
         true
     }
 }

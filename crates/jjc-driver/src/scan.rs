@@ -77,15 +77,17 @@ pub(crate) trait Batches<E: Exec> {
     /// walk (the run failed).
     fn wait_for_output(&mut self, seq: u64, behind: u64) -> bool;
 
-    /// Waits until the rows handed but not yet written are few enough (see
-    /// [`ROWS_IN_FLIGHT_BYTES`]) to hand more. `false` stops the walk (the run failed).
-    fn wait_for_room(&mut self) -> bool;
+    /// Before handing batch `seq`: waits while more than [`ROWS_IN_FLIGHT_BYTES`] of handed
+    /// rows are unwritten, unless the output has written every batch before `seq - behind`
+    /// (then it may be waiting for this thread's batch: waiting for room would never end).
+    /// `false` stops the walk (the run failed).
+    fn wait_for_room(&mut self, seq: u64, behind: u64) -> bool;
 }
 
 /// How many bytes of handed rows may wait for the output while a thread ends its partitions
-/// at the end of input. A bound in bytes, not batches: most partitions end with a few rows
-/// each (waiting for each would be one round trip through the output thread per partition),
-/// while a table of a million flows ends with megabytes in each.
+/// at the end of input. A bound in bytes rather than batches alone: most partitions end with
+/// a few rows each (waiting for each would be one round trip through the output thread per
+/// partition), while a table of a million flows ends with megabytes in each.
 pub(crate) const ROWS_IN_FLIGHT_BYTES: u64 = 32 << 20;
 
 /// What the thread that reports the run (the first) records as it goes.
@@ -163,7 +165,7 @@ pub(crate) fn scan<E: Exec>(
     }
     for p in share.partitions(partitions) {
         let batch = seq + 1 + p as u64;
-        if !batches.wait_for_room() {
+        if !batches.wait_for_room(batch, share.of as u64) {
             return Ok(());
         }
         table.end_partition(p);
