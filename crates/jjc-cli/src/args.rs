@@ -231,7 +231,7 @@ pub struct RunArgs {
     /// What runs the compiled features: jit (native code) or interp (the reference interpreter) [default: jit].
     #[arg(long, value_name = "BACKEND")]
     pub backend: Option<String>,
-    /// Threads per capture; the output is the same for any number [default: one per core].
+    /// Threads per capture; the output is the same for any number [default: one per core; one for a capture under 1 MiB].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Medians and percentiles: exact (every value kept) or sketch[=ALPHA] (exact up to 128 values, then within relative error ALPHA from 0.001 to 0.1, default 0.01, in bounded memory: at most 33 KB per value stream at 0.01) [default: exact].

@@ -220,7 +220,11 @@ impl Pipeline {
     ) -> Result<(), PipelineError> {
         let report = Report { summary, progress };
         let partitions = self.config.flow.partitions();
-        let threads = self.config.thread_count().clamp(1, partitions);
+        let bytes = readers
+            .iter()
+            .map(CaptureReader::total_bytes)
+            .try_fold(0u64, |sum, b| Some(sum.saturating_add(b?)));
+        let threads = self.config.threads_for(bytes).clamp(1, partitions);
         if threads > 1
             && let Some(others) = reopen(readers, threads - 1)?
         {
