@@ -48,7 +48,7 @@ fn dump_clif() {
 fn dump_clif_split_by_direction() {
     let text = run_dump(&["--clif", "-g", "size"]);
     assert!(
-        text.contains("uload8.i64 notrap aligned readonly v1+119"),
+        text.contains("load.i8 notrap aligned readonly can_move v1+119"),
         "{text}"
     );
     insta::assert_snapshot!(text);

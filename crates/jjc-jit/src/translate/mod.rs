@@ -4,6 +4,10 @@
 //! program order, and conditionals stay `select`s. The only blocks are those of guarded
 //! calls and, in `update`, one branch on the packet's direction: the instructions that only
 //! matter for one direction ([`regions`]) run after the others, in a block of their own.
+//! Guarded calls that share a guard and follow one another (the TLS fields of a packet,
+//! all guarded by its parse) share one block, and state loads that nothing writes over
+//! before their last use are movable, so Cranelift places them where they are needed
+//! ([`schedule`]).
 //! Every operation keeps the exact, total semantics of its `eval` in `jjc_kernel::ir`
 //! (guarded division, masked shifts, Python's `min`/`max`, saturating float → int), and
 //! every payload byte is read only after its bounds check.
@@ -26,8 +30,12 @@ use crate::JitError;
 use crate::target::{function_name, helper_signature, mty};
 
 use regions::{DirectionSplit, Region};
+use schedule::{GuardGroup, Schedule, Step};
 
 mod regions;
+mod schedule;
+#[cfg(test)]
+mod test_asm;
 
 /// How a function refers to the world outside it: runtime helpers and kernel-owned data.
 pub(crate) enum Externals<'m> {
@@ -81,15 +89,9 @@ pub(crate) fn translate(
         data_refs: BTreeMap::new(),
     };
     let split = regions::split(src);
-    for (inst, _) in src
-        .insts
-        .iter()
-        .zip(&split.regions)
-        .filter(|(_, r)| **r == Region::Common)
-    {
-        t.inst(inst)?;
-    }
-    t.direction_regions(&split)?;
+    let schedule = schedule::schedule(src, &split);
+    t.emit(&schedule, Region::Common)?;
+    t.direction_regions(&split, &schedule)?;
     t.b.ins().return_(&[]);
     t.b.finalize(config);
     Ok(())
@@ -107,10 +109,14 @@ fn slot_flags() -> MemFlagsData {
     MemFlagsData::trusted()
 }
 
-/// Flags of `PacketView`/`FlowView` field reads: valid, never written by the kernel,
-/// aligned when the offset is a multiple of the width (the structs are 8-byte aligned).
+/// Flags of `PacketView`/`FlowView` field reads: valid, never written while a kernel runs
+/// (so movable: Cranelift reads a field where its value is needed), aligned when the offset
+/// is a multiple of the width (the structs are 8-byte aligned).
 fn view_flags(offset: u32, width: usize) -> MemFlagsData {
-    let flags = MemFlagsData::new().with_notrap().with_readonly();
+    let flags = MemFlagsData::new()
+        .with_notrap()
+        .with_readonly()
+        .with_can_move();
     if width > 0 && (offset as usize).is_multiple_of(width) {
         flags.with_aligned()
     } else {
@@ -205,7 +211,11 @@ impl Translator<'_, '_, '_> {
     /// direction byte that is neither runs neither), then all join. In a region, the
     /// direction byte and its tests are the constants they are there. Nothing is emitted
     /// when every instruction is common.
-    fn direction_regions(&mut self, split: &DirectionSplit) -> Result<(), JitError> {
+    fn direction_regions(
+        &mut self,
+        split: &DirectionSplit,
+        schedule: &Schedule,
+    ) -> Result<(), JitError> {
         let has = |want: Region| split.regions.contains(&want);
         if !has(Region::Fwd) && !has(Region::Bwd) {
             return Ok(());
@@ -252,16 +262,14 @@ impl Translator<'_, '_, '_> {
                     saved.push((r, v.replace(known)));
                 }
             }
+            self.emit(schedule, region)?;
+            self.b.ins().jump(join, &[]);
+            // The region's values exist only in its block.
             let insts = src
                 .insts
                 .iter()
                 .zip(&split.regions)
                 .filter(|(_, r)| **r == region);
-            for (inst, _) in insts.clone() {
-                self.inst(inst)?;
-            }
-            self.b.ins().jump(join, &[]);
-            // The region's values exist only in its block.
             for r in insts.flat_map(|(inst, _)| inst.defs()) {
                 if let Some(v) = self.values.get_mut(r.index()) {
                     *v = None;
@@ -275,6 +283,101 @@ impl Translator<'_, '_, '_> {
         }
         self.b.switch_to_block(join);
         self.b.seal_block(join);
+        Ok(())
+    }
+
+    /// Emits the steps of `region`.
+    fn emit(&mut self, schedule: &Schedule, region: Region) -> Result<(), JitError> {
+        let src = self.src;
+        for step in schedule.steps(region) {
+            match step {
+                Step::One(i) => {
+                    let inst = src
+                        .insts
+                        .get(*i)
+                        .ok_or_else(|| internal(self.kind(), "a step past the instructions"))?;
+                    if let kir::Inst::LoadState { dst, slot } = *inst
+                        && schedule.is_movable_load(*i)
+                    {
+                        let ty = self.reg_type(dst)?;
+                        let off = slot_offset(self.kind(), slot)?;
+                        let flags = slot_flags().with_readonly().with_can_move();
+                        let v = self.b.ins().load(ty, flags, self.state, off);
+                        self.def(dst, v)?;
+                    } else {
+                        self.inst(inst)?;
+                    }
+                }
+                Step::Group(group) => self.guarded_calls(group)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Emits a group of guarded calls: the independent instructions, one test of the guard,
+    /// a block with every call, the join (each result 0 when skipped, as a block parameter),
+    /// then the instructions that use the results.
+    fn guarded_calls(&mut self, group: &GuardGroup) -> Result<(), JitError> {
+        let src = self.src;
+        let insts = |list: &[usize]| -> Vec<&kir::Inst> {
+            list.iter().filter_map(|&i| src.insts.get(i)).collect()
+        };
+        for inst in insts(&group.before) {
+            self.inst(inst)?;
+        }
+        let g = self.get(group.guard)?;
+        let mut calls = Vec::with_capacity(group.calls.len());
+        for inst in insts(&group.calls) {
+            let kir::Inst::Call {
+                helper,
+                ref args,
+                dst,
+                ..
+            } = *inst
+            else {
+                return Err(internal(self.kind(), "a guard group holds a non-call"));
+            };
+            let args = args
+                .iter()
+                .map(|a| self.get(*a))
+                .collect::<Result<Vec<_>, _>>()?;
+            calls.push((helper, args, dst));
+        }
+        let call_block = self.b.create_block();
+        let after = self.b.create_block();
+        // A skipped call's result is all zero bits, of the helper's type.
+        let mut skipped = Vec::new();
+        let mut results = Vec::new();
+        for (helper, _, dst) in &calls {
+            if let (Some(d), Some(t)) = (dst, helper.signature().1) {
+                let param = self.b.append_block_param(after, mty(t));
+                results.push((*d, param));
+                skipped.push(BlockArg::Value(self.zero(mty(t))));
+            }
+        }
+        self.b.ins().brif(g, call_block, &[], after, &skipped);
+        self.b.switch_to_block(call_block);
+        self.b.seal_block(call_block);
+        let mut taken = Vec::with_capacity(results.len());
+        for (helper, args, dst) in calls {
+            let fref = self.helper_ref(helper)?;
+            let call = self.b.ins().call(fref, &args);
+            if dst.is_some() && helper.signature().1.is_some() {
+                let v = self.b.inst_results(call).first().copied().ok_or_else(|| {
+                    internal(self.kind(), &format!("{} returns nothing", helper.name()))
+                })?;
+                taken.push(BlockArg::Value(v));
+            }
+        }
+        self.b.ins().jump(after, &taken);
+        self.b.switch_to_block(after);
+        self.b.seal_block(after);
+        for (d, param) in results {
+            self.def(d, param)?;
+        }
+        for inst in insts(&group.after) {
+            self.inst(inst)?;
+        }
         Ok(())
     }
 
@@ -481,57 +584,17 @@ impl Translator<'_, '_, '_> {
                 dst,
                 guard,
             } => {
+                if guard.is_some() {
+                    // Guarded calls are emitted in groups, by `guarded_calls`.
+                    return Err(internal(self.kind(), "a guarded call outside its group"));
+                }
                 let fref = self.helper_ref(helper)?;
                 let args = args
                     .iter()
                     .map(|a| self.get(*a))
                     .collect::<Result<Vec<_>, _>>()?;
-                // A guarded call gets its own block, taken when the guard is not 0; the
-                // result (0 when skipped) comes into the next block as its parameter.
-                let after = match guard {
-                    Some(g) => {
-                        let g = self.get(g)?;
-                        let call_block = self.b.create_block();
-                        let after = self.b.create_block();
-                        // A skipped call's result is all zero bits, of the helper's type.
-                        let zero = match (dst, helper.signature().1) {
-                            (Some(_), Some(t)) => {
-                                self.b.append_block_param(after, mty(t));
-                                Some(match t {
-                                    kir::MTy::F64 => self.b.ins().f64const(0.0),
-                                    kir::MTy::I64 => self.b.ins().iconst(types::I64, 0),
-                                })
-                            }
-                            _ => None,
-                        };
-                        let skipped: &[BlockArg] = match &zero {
-                            Some(z) => &[BlockArg::Value(*z)],
-                            None => &[],
-                        };
-                        self.b.ins().brif(g, call_block, &[], after, skipped);
-                        self.b.switch_to_block(call_block);
-                        self.b.seal_block(call_block);
-                        Some(after)
-                    }
-                    None => None,
-                };
                 let call = self.b.ins().call(fref, &args);
                 let result = self.b.inst_results(call).first().copied();
-                let result = match (after, result) {
-                    (Some(after), Some(v)) if dst.is_some() => {
-                        self.b.ins().jump(after, &[BlockArg::Value(v)]);
-                        self.b.switch_to_block(after);
-                        self.b.seal_block(after);
-                        self.b.block_params(after).first().copied()
-                    }
-                    (Some(after), r) => {
-                        self.b.ins().jump(after, &[]);
-                        self.b.switch_to_block(after);
-                        self.b.seal_block(after);
-                        r
-                    }
-                    (None, r) => r,
-                };
                 match (dst, result) {
                     (Some(d), Some(v)) => self.def(d, v),
                     (None, _) => Ok(()),
@@ -557,17 +620,22 @@ impl Translator<'_, '_, '_> {
         // Offsets are within the view (checked by the IR verifier), so they fit an i32.
         let off = Offset32::new(offset as i32);
         let view = self.view;
-        let ins = self.b.ins();
+        // Narrow fields are a plain load and a zero extension (which x86 folds into one
+        // `movz`): Cranelift moves only plain loads.
+        let narrow = |b: &mut FunctionBuilder<'_>, ty: types::Type| {
+            let v = b.ins().load(ty, flags, view, off);
+            b.ins().uextend(types::I64, v)
+        };
         match load {
-            kir::Load::U8 => ins.uload8(types::I64, flags, view, off),
-            kir::Load::U16 => ins.uload16(types::I64, flags, view, off),
-            kir::Load::U32 => ins.uload32(flags, view, off),
-            kir::Load::I64 | kir::Load::Ptr => ins.load(types::I64, flags, view, off),
-            kir::Load::F64 => ins.load(types::F64, flags, view, off),
+            kir::Load::U8 => narrow(&mut self.b, types::I8),
+            kir::Load::U16 => narrow(&mut self.b, types::I16),
+            kir::Load::U32 => narrow(&mut self.b, types::I32),
+            kir::Load::I64 | kir::Load::Ptr => self.b.ins().load(types::I64, flags, view, off),
+            kir::Load::F64 => self.b.ins().load(types::F64, flags, view, off),
             kir::Load::U64Be => {
                 // Cranelift's x86 backend has no big-endian loads: load natively and swap
                 // (the JIT always targets the host).
-                let v = ins.load(types::I64, flags, view, off);
+                let v = self.b.ins().load(types::I64, flags, view, off);
                 if cfg!(target_endian = "little") {
                     self.b.ins().bswap(v)
                 } else {

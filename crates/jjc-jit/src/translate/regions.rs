@@ -63,18 +63,29 @@ pub(crate) struct DirectionSplit {
     pub(crate) regions: Vec<Region>,
     /// The direction byte and its tests: their values are constants in either region.
     pub(crate) tests: Vec<(Reg, DirTest)>,
+    /// The state memory each instruction accesses (indexed like `f.insts`), which also
+    /// tells the translation how far a state load may be delayed.
+    pub(crate) accesses: Vec<Vec<Access>>,
+}
+
+impl DirectionSplit {
+    /// The state accesses of instruction `i` (none past the end).
+    pub(crate) fn accesses_of(&self, i: usize) -> &[Access] {
+        self.accesses.get(i).map_or(&[], Vec::as_slice)
+    }
 }
 
 /// The region of every instruction of `f` and the registers whose values the direction
 /// fixes. All [`Region::Common`] when nothing can move (and always for `finish`).
 pub(crate) fn split(f: &kir::Function) -> DirectionSplit {
+    let facts = Facts::of(f);
     if f.kind != kir::FunctionKind::Update {
         return DirectionSplit {
             regions: vec![Region::Common; f.insts.len()],
             tests: Vec::new(),
+            accesses: facts.accesses,
         };
     }
-    let facts = Facts::of(f);
     let mut pinned = vec![false; f.insts.len()];
     loop {
         let regions = facts.assign(f, &pinned);
@@ -83,6 +94,7 @@ pub(crate) fn split(f: &kir::Function) -> DirectionSplit {
             return DirectionSplit {
                 regions,
                 tests: facts.tests,
+                accesses: facts.accesses,
             };
         }
         for i in conflicts {
@@ -95,7 +107,7 @@ pub(crate) fn split(f: &kir::Function) -> DirectionSplit {
 
 /// An access to state slots `lo..hi` (or to the helper buffers they own).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Access {
+pub(crate) struct Access {
     /// First slot.
     lo: u64,
     /// One past the last slot.
@@ -124,6 +136,16 @@ impl Access {
             hi: u64::MAX,
             write,
         }
+    }
+
+    /// Whether it may write.
+    pub(crate) fn writes(self) -> bool {
+        self.write
+    }
+
+    /// The slots `lo..hi` it accesses (`0..u64::MAX` for memory that cannot be named).
+    pub(crate) fn slots(self) -> (u64, u64) {
+        (self.lo, self.hi)
     }
 
     /// Whether the two accesses may not be reordered.

@@ -860,3 +860,125 @@ fn direction_regions_run_only_for_their_direction() {
     }
     assert_eq!(state, vec![2, 10, 300, 1, 2]);
 }
+
+/// Guarded calls with one guard run as one group: the constant between them runs whatever
+/// the guard, the sum of a result is 0 + 0 when skipped, and a call with another guard in
+/// between starts a group of its own.
+#[test]
+fn grouped_guarded_calls_give_each_result_or_zero() {
+    use jjc_abi::kernel::flow_offsets as o;
+    let mut a = Asm::new(FunctionKind::Finish);
+    let flow = |a: &mut Asm, offset: usize, load: Load| {
+        let r = a.reg(load.ty());
+        a.push(Inst::LoadFlow {
+            dst: r,
+            offset: offset as u32,
+            load,
+        });
+        r
+    };
+    let dur = flow(&mut a, o::DURATION, Load::F64);
+    let dst_port = flow(&mut a, o::DST_PORT, Load::I64);
+    let src_port = flow(&mut a, o::SRC_PORT, Load::I64);
+    let ln = |a: &mut Asm, guard: Reg| {
+        let r = a.reg(MTy::F64);
+        a.push(Inst::Call {
+            helper: Helper::Ln,
+            args: vec![dur],
+            dst: Some(r),
+            guard: Some(guard),
+        });
+        r
+    };
+    let first = ln(&mut a, dst_port);
+    let twice = a.reg(MTy::F64);
+    a.push(Inst::FBin {
+        dst: twice,
+        op: FBinOp::Add,
+        a: first,
+        b: first,
+    });
+    let three = a.reg(MTy::F64);
+    a.push(Inst::FConst {
+        dst: three,
+        value: 3.0,
+    });
+    let second = ln(&mut a, dst_port);
+    let other = ln(&mut a, src_port);
+    let third = ln(&mut a, dst_port);
+    for (cell, value) in [(0, twice), (1, three), (2, second), (3, other), (4, third)] {
+        a.push(Inst::Out { cell, value });
+    }
+    let code = compile_finish(a, 1, 5);
+    for (src, dst) in [(0i64, 0i64), (0, 443), (1000, 0), (1000, 443)] {
+        let flow = FlowView {
+            duration: 2.0,
+            src_port: src,
+            dst_port: dst,
+            ..FlowView::default()
+        };
+        let mut state = [0u64; 1];
+        let mut out = [u64::MAX; 5];
+        // SAFETY: state and out have the verified sizes.
+        unsafe { (code.finish)(state.as_mut_ptr(), &flow, out.as_mut_ptr()) };
+        let ln2 = 2f64.ln();
+        let by = |guard: i64, v: f64| if guard != 0 { v } else { 0.0 };
+        let want = [
+            by(dst, 2.0 * ln2),
+            3.0,
+            by(dst, ln2),
+            by(src, ln2),
+            by(dst, ln2),
+        ]
+        .map(f64::to_bits);
+        assert_eq!(out, want, "src {src} dst {dst}");
+    }
+}
+
+/// A state load whose slot is written before its value's last use reads the old value,
+/// wherever Cranelift would have liked to place it; one used only before any write moves.
+#[test]
+fn state_loads_read_the_slot_before_it_is_written() {
+    let mut a = Asm::new(FunctionKind::Update);
+    // s0 is written (7) before the old value is stored to s1; the push between keeps the
+    // old value live across a call.
+    let old = a.load(0, MTy::I64);
+    let seven = a.iconst(7);
+    a.store(0, seven);
+    let addr = a.reg(MTy::I64);
+    a.push(Inst::SlotAddr { dst: addr, slot: 4 });
+    let one = a.iconst(1);
+    let x = a.reg(MTy::F64);
+    a.push(Inst::IToF { dst: x, a: one });
+    a.push(Inst::Call {
+        helper: Helper::ValuesPush,
+        args: vec![addr, x, one],
+        dst: None,
+        guard: None,
+    });
+    let plus = a.reg(MTy::I64);
+    a.push(Inst::IBin {
+        dst: plus,
+        op: IBinOp::Add,
+        a: old,
+        b: one,
+    });
+    a.store(1, plus);
+    // s2 += 1: written only by the store that depends on it.
+    let count = a.load(2, MTy::I64);
+    let next = a.reg(MTy::I64);
+    a.push(Inst::IBin {
+        dst: next,
+        op: IBinOp::Add,
+        a: count,
+        b: one,
+    });
+    a.store(2, next);
+    let code = compile_update(a, 5);
+    let mut state = [40u64, 0, 5, 0, 0];
+    run_update(&code, &mut state, &PacketView::default());
+    run_update(&code, &mut state, &PacketView::default());
+    assert_eq!(&state[..3], &[7, 8, 7]);
+    // SAFETY: slot 4 holds the list the pushes made, freed once.
+    unsafe { jjc_kernel::runtime::free_buffer(jjc_kernel::runtime::BufferKind::Values, state[4]) };
+}

@@ -1,92 +1,12 @@
 //! The direction classification on hand-built `update` functions.
 
 use jjc_abi::kernel::packet_offsets;
-use jjc_kernel::ir::{Function, FunctionKind, Helper, IBinOp, Inst, IntCC, Load, MTy, Reg};
+use jjc_kernel::ir::{FunctionKind, Helper, IBinOp, Inst, Load, MTy, Reg};
 
+use super::super::test_asm::Asm;
 use super::{DirTest, Region, split};
 
 use Region::{Bwd, Common, Fwd};
-
-/// Builds an IR function by hand; every builder method returns the instruction's index
-/// with its result.
-struct Asm {
-    f: Function,
-}
-
-impl Asm {
-    fn new(kind: FunctionKind) -> Asm {
-        Asm {
-            f: Function::new(kind),
-        }
-    }
-
-    fn reg(&mut self, ty: MTy) -> Reg {
-        self.f.regs.push(ty);
-        Reg(self.f.regs.len() as u32 - 1)
-    }
-
-    /// Appends `inst`, returning its index.
-    fn push(&mut self, inst: Inst) -> usize {
-        self.f.insts.push(inst);
-        self.f.insts.len() - 1
-    }
-
-    fn iconst(&mut self, value: i64) -> (usize, Reg) {
-        let dst = self.reg(MTy::I64);
-        (self.push(Inst::IConst { dst, value }), dst)
-    }
-
-    fn pkt(&mut self, offset: usize, load: Load) -> (usize, Reg) {
-        let dst = self.reg(load.ty());
-        let i = self.push(Inst::LoadPkt {
-            dst,
-            offset: offset as u32,
-            load,
-        });
-        (i, dst)
-    }
-
-    fn load(&mut self, slot: u32) -> (usize, Reg) {
-        let dst = self.reg(MTy::I64);
-        (self.push(Inst::LoadState { dst, slot }), dst)
-    }
-
-    fn store(&mut self, slot: u32, value: Reg, pred: Option<Reg>) -> usize {
-        self.push(Inst::StoreState { slot, value, pred })
-    }
-
-    fn ibin(&mut self, op: IBinOp, a: Reg, b: Reg) -> (usize, Reg) {
-        let dst = self.reg(MTy::I64);
-        (self.push(Inst::IBin { dst, op, a, b }), dst)
-    }
-
-    fn eq(&mut self, a: Reg, b: Reg) -> (usize, Reg) {
-        let dst = self.reg(MTy::I64);
-        let i = self.push(Inst::ICmp {
-            dst,
-            cc: IntCC::Eq,
-            a,
-            b,
-        });
-        (i, dst)
-    }
-
-    fn slot_addr(&mut self, slot: u32) -> (usize, Reg) {
-        let dst = self.reg(MTy::I64);
-        (self.push(Inst::SlotAddr { dst, slot }), dst)
-    }
-
-    fn call(&mut self, helper: Helper, args: Vec<Reg>, guard: Option<Reg>) -> (usize, Reg) {
-        let dst = helper.signature().1.map(|t| self.reg(t));
-        let i = self.push(Inst::Call {
-            helper,
-            args,
-            dst,
-            guard,
-        });
-        (i, dst.unwrap_or(Reg(u32::MAX)))
-    }
-}
 
 /// The prologue of a JJ-CORE `update`: the direction byte, `fwd = dir == 0`,
 /// `bwd = dir == 1`, and the constants 0 and 1.
