@@ -2,9 +2,9 @@
 //!
 //! Each of the `threads` workers walks the whole capture through its own reader over the
 //! shared mapping and keeps the packets of its share of the partitions (see [`crate::scan`]);
-//! the calling thread is worker 0, which also reports progress and counts. Workers format the
-//! rows of their ended flows themselves (for text output) and hand them, batch by batch, to
-//! an output thread, which puts each batch's rows in (ending-event time, partition, key)
+//! the calling thread is worker 0, which also reports progress and counts. Workers encode the
+//! rows of their ended flows themselves (text, or Parquet's binary cells) and hand them, batch
+//! by batch, to an output thread, which puts each batch's rows in (ending-event time, partition, key)
 //! order — the order one thread writes them in — and writes them.
 
 use std::collections::BTreeMap;
@@ -30,7 +30,7 @@ pub(crate) struct Parallel<'a, F> {
     pub(crate) make_exec: F,
 }
 
-/// A row's cells: text an encoder formatted (a range of its batch part's bytes), or values.
+/// A row's cells: bytes an encoder made (a range of its batch part's bytes), or values.
 enum Cells {
     Encoded(Range<usize>),
     Values(Vec<Value>),
@@ -51,7 +51,7 @@ struct Part {
     seq: u64,
     parts: usize,
     rows: Vec<OrderedRow>,
-    /// The text of the encoded rows.
+    /// The encoded rows.
     bytes: Vec<u8>,
 }
 

@@ -31,13 +31,14 @@ pub trait RowSink: Send {
     /// Takes one row (one value per column, in column order).
     fn write_row(&mut self, row: &[Value]) -> Result<(), PipelineError>;
 
-    /// A formatter of this sink's rows that other threads can run, if the sink takes rows as
-    /// text ([`RowSink::write_encoded`]); the default is `None`: rows come as values.
+    /// An encoder of this sink's rows that other threads can run, if the sink takes encoded
+    /// rows ([`RowSink::write_encoded`]: text, or Parquet's binary cells); the default is
+    /// `None`: rows come as values.
     fn encoder(&self) -> Option<RowEncoder> {
         None
     }
 
-    /// Takes `rows` rows formatted by this sink's [`RowSink::encoder`]. Only called on sinks
+    /// Takes `rows` rows encoded by this sink's [`RowSink::encoder`]. Only called on sinks
     /// that have one; the default is an error.
     fn write_encoded(&mut self, bytes: &[u8], rows: u64) -> Result<(), PipelineError> {
         let _ = (bytes, rows);
@@ -51,7 +52,7 @@ impl RowSink for jjc_output::TableWriter {
     }
 
     fn encoder(&self) -> Option<RowEncoder> {
-        jjc_output::TableWriter::encoder(self)
+        Some(jjc_output::TableWriter::encoder(self))
     }
 
     fn write_encoded(&mut self, bytes: &[u8], rows: u64) -> Result<(), PipelineError> {
@@ -327,7 +328,7 @@ pub(crate) fn emit_row<E: Exec>(
     handler.finish(&flow.record, &mut flow.state, slots, sink);
 }
 
-/// The row of an ended flow, as text `encoder` appends to `text` (`true`), or, without an
+/// The row of an ended flow, as the bytes `encoder` appends to `text` (`true`), or, without an
 /// encoder, as values in `values` (cleared first).
 pub(crate) fn format_row<E: Exec>(
     flow: &mut EndedFlow<FlowState>,
@@ -389,16 +390,16 @@ fn open(input: &Input) -> Result<CaptureReader, PipelineError> {
 pub(crate) struct RowWriter<'s> {
     sort: SortOrder,
     sink: &'s mut dyn RowSink,
-    /// The sink's text formatter, when it takes rows as text.
+    /// The sink's row encoder, when it takes encoded rows.
     encoder: Option<RowEncoder>,
-    /// The row being built: as values, or as text.
+    /// The row being built: as values, or encoded.
     row: Vec<Value>,
     text: Vec<u8>,
     held: Vec<(f64, Held)>,
     flows: u64,
 }
 
-/// A row held for `--sort start`: as values, or as text an encoder formatted.
+/// A row held for `--sort start`: as values, or as the bytes an encoder made.
 enum Held {
     Values(Vec<Value>),
     Encoded(Vec<u8>),
@@ -470,12 +471,12 @@ impl<'s> RowWriter<'s> {
         }
     }
 
-    /// The sink's row formatter for other threads, if it takes rows as text.
+    /// The sink's row encoder for other threads, if it takes encoded rows.
     pub(crate) fn encoder(&self) -> Option<RowEncoder> {
         self.encoder.clone()
     }
 
-    /// Writes one flow's row as text from [`RowWriter::encoder`] (or holds it).
+    /// Writes one flow's row as encoded by [`RowWriter::encoder`] (or holds it).
     pub(crate) fn push_encoded(
         &mut self,
         start_time: f64,

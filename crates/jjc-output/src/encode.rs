@@ -1,7 +1,10 @@
-//! Row text for the text formats, separate from writing it: a [`RowEncoder`] formats rows into
-//! bytes on any thread, and [`crate::TableWriter::write_encoded`] appends those bytes as they
-//! are. Both [`crate::TableWriter::write_row`] and the encoder format with the functions here,
-//! so a table is byte-for-byte the same whichever thread formatted its rows.
+//! Rows encoded apart from writing them: a [`RowEncoder`] turns rows into bytes on any
+//! thread, and [`crate::TableWriter::write_encoded`] takes those bytes. For the text formats
+//! the bytes are the rows' text, appended as they are; for Parquet they are the cells' values
+//! in a compact binary form ([`RowLayout::Binary`]) that the Parquet writer reads into its
+//! columns, so the other threads do the per-cell work and no row is built as values. Both
+//! [`crate::TableWriter::write_row`] and the encoder go through the functions here, so a
+//! table is byte-for-byte the same whichever thread encoded its rows.
 
 use std::io::Write;
 use std::net::IpAddr;
@@ -12,19 +15,24 @@ use jjc_abi::{CellSink, Column, ColumnType, Value};
 use crate::OutputError;
 use crate::text::{NumberBuffers, write_csv_field, write_json_string};
 
-/// How rows of one text format are laid out.
+/// How the encoded rows of one format are laid out.
 #[derive(Debug, Clone)]
-pub(crate) enum TextLayout {
+pub(crate) enum RowLayout {
     /// CSV lines.
     Csv,
     /// JSON objects, one per line; per column, the bytes before its value (`{"name":` for the
     /// first, `,"name":` after).
     JsonLines(Arc<[Box<[u8]>]>),
+    /// For Parquet, which reads them back ([`BinaryCells`]): each cell's value, nothing
+    /// between cells or rows. A boolean is one byte (0 or 1); an integer or a float is
+    /// 8 little-endian bytes (a float's bits); a text, or an address as its text, is its
+    /// length in 8 little-endian bytes, then its UTF-8 bytes.
+    Binary,
 }
 
-impl TextLayout {
+impl RowLayout {
     /// The JSON Lines layout of these columns: their escaped keys.
-    pub(crate) fn json_lines(columns: &[Column]) -> TextLayout {
+    pub(crate) fn json_lines(columns: &[Column]) -> RowLayout {
         let mut key_prefixes = Vec::with_capacity(columns.len());
         for (i, column) in columns.iter().enumerate() {
             let mut prefix = Vec::with_capacity(column.name.len() + 4);
@@ -34,37 +42,37 @@ impl TextLayout {
             prefix.push(b':');
             key_prefixes.push(prefix.into_boxed_slice());
         }
-        TextLayout::JsonLines(key_prefixes.into())
+        RowLayout::JsonLines(key_prefixes.into())
     }
 }
 
-/// Formats rows, cell by cell, into bytes: the one place text rows are made.
+/// Encodes rows, cell by cell, into bytes: the one place encoded rows are made.
 #[derive(Clone)]
-pub(crate) struct RowText {
+pub(crate) struct RowBytes {
     columns: Arc<[Column]>,
-    layout: TextLayout,
+    layout: RowLayout,
     numbers: NumberBuffers,
 }
 
-impl std::fmt::Debug for RowText {
+impl std::fmt::Debug for RowBytes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RowText")
+        f.debug_struct("RowBytes")
             .field("columns", &self.columns.len())
             .field("layout", &self.layout)
             .finish_non_exhaustive()
     }
 }
 
-impl RowText {
-    pub(crate) fn new(columns: Arc<[Column]>, layout: TextLayout) -> RowText {
-        RowText {
+impl RowBytes {
+    pub(crate) fn new(columns: Arc<[Column]>, layout: RowLayout) -> RowBytes {
+        RowBytes {
             columns,
             layout,
             numbers: NumberBuffers::default(),
         }
     }
 
-    /// Appends the text of the row `fill` gives, line end included. A row that does not fit
+    /// Appends the row `fill` gives (a text row with its line end). A row that does not fit
     /// the columns is an error, and nothing of it is appended.
     pub(crate) fn encode_with(
         &mut self,
@@ -88,7 +96,7 @@ impl RowText {
         result
     }
 
-    /// [`RowText::encode_with`] of a row of values.
+    /// [`RowBytes::encode_with`] of a row of values.
     pub(crate) fn encode(&mut self, row: &[Value], out: &mut Vec<u8>) -> Result<(), OutputError> {
         self.encode_with(out, |cells| {
             for value in row {
@@ -98,11 +106,11 @@ impl RowText {
     }
 }
 
-/// Writes the cells of one row as text, checking each against its column; made by
+/// Writes the cells of one row in its encoding, checking each against its column; made by
 /// [`RowEncoder::encode_cells`].
 pub struct CellWriter<'a> {
     columns: &'a [Column],
-    layout: &'a TextLayout,
+    layout: &'a RowLayout,
     numbers: &'a mut NumberBuffers,
     out: &'a mut Vec<u8>,
     /// Cells given so far.
@@ -138,16 +146,17 @@ impl CellWriter<'_> {
             None => return false,
         }
         match self.layout {
-            TextLayout::Csv => {
+            RowLayout::Csv => {
                 if i > 0 {
                     self.out.push(b',');
                 }
             }
-            TextLayout::JsonLines(keys) => {
+            RowLayout::JsonLines(keys) => {
                 if let Some(key) = keys.get(i) {
                     self.out.extend_from_slice(key);
                 }
             }
+            RowLayout::Binary => {}
         }
         true
     }
@@ -169,15 +178,31 @@ impl CellWriter<'_> {
             });
         }
         match self.layout {
-            TextLayout::Csv => self.out.push(b'\n'),
-            TextLayout::JsonLines(_) if self.count == 0 => self.out.extend_from_slice(b"{}\n"),
-            TextLayout::JsonLines(_) => self.out.extend_from_slice(b"}\n"),
+            RowLayout::Csv => self.out.push(b'\n'),
+            RowLayout::JsonLines(_) if self.count == 0 => self.out.extend_from_slice(b"{}\n"),
+            RowLayout::JsonLines(_) => self.out.extend_from_slice(b"}\n"),
+            RowLayout::Binary => {}
         }
         Ok(())
     }
 
     fn is_json(&self) -> bool {
-        matches!(self.layout, TextLayout::JsonLines(_))
+        matches!(self.layout, RowLayout::JsonLines(_))
+    }
+
+    fn is_binary(&self) -> bool {
+        matches!(self.layout, RowLayout::Binary)
+    }
+
+    /// Appends a binary text cell: its length, then `write`'s bytes.
+    fn binary_text(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        let at = self.out.len();
+        self.out.extend_from_slice(&[0; 8]);
+        write(self.out);
+        let len = (self.out.len() - at - 8) as u64;
+        if let Some(prefix) = self.out.get_mut(at..at + 8) {
+            prefix.copy_from_slice(&len.to_le_bytes());
+        }
     }
 }
 
@@ -185,20 +210,30 @@ impl CellWriter<'_> {
 impl CellSink for CellWriter<'_> {
     fn bool(&mut self, value: bool) {
         if self.begin(ColumnType::Bool) {
-            self.out
-                .extend_from_slice(if value { b"true" } else { b"false" });
+            if self.is_binary() {
+                self.out.push(u8::from(value));
+            } else {
+                self.out
+                    .extend_from_slice(if value { b"true" } else { b"false" });
+            }
         }
     }
 
     fn int(&mut self, value: i64) {
         if self.begin(ColumnType::Int) {
-            let _ = self.numbers.write_int(self.out, value);
+            if self.is_binary() {
+                self.out.extend_from_slice(&value.to_le_bytes());
+            } else {
+                let _ = self.numbers.write_int(self.out, value);
+            }
         }
     }
 
     fn float(&mut self, value: f64) {
         if self.begin(ColumnType::Float) {
-            if self.is_json() && !value.is_finite() {
+            if self.is_binary() {
+                self.out.extend_from_slice(&value.to_bits().to_le_bytes());
+            } else if self.is_json() && !value.is_finite() {
                 self.out.extend_from_slice(b"null");
             } else {
                 let _ = self.numbers.write_float(self.out, value);
@@ -208,6 +243,10 @@ impl CellSink for CellWriter<'_> {
 
     fn str(&mut self, value: &str) {
         if self.begin(ColumnType::Str) {
+            if self.is_binary() {
+                self.binary_text(|out| out.extend_from_slice(value.as_bytes()));
+                return;
+            }
             let _ = if self.is_json() {
                 write_json_string(self.out, value)
             } else {
@@ -218,20 +257,29 @@ impl CellSink for CellWriter<'_> {
 
     fn ip(&mut self, value: IpAddr) {
         if self.begin(ColumnType::Ip) {
+            if self.is_binary() {
+                self.binary_text(|out| write_ip(out, value));
+                return;
+            }
             let quoted = self.is_json();
             if quoted {
                 self.out.push(b'"');
             }
-            match value {
-                IpAddr::V4(v4) => write_ipv4(self.out, v4.octets()),
-                // RFC 5952's compression rules, as the standard library writes them.
-                IpAddr::V6(v6) => {
-                    let _ = write!(self.out, "{v6}");
-                }
-            }
+            write_ip(self.out, value);
             if quoted {
                 self.out.push(b'"');
             }
+        }
+    }
+}
+
+/// Writes an address as its `Display` does.
+pub(crate) fn write_ip(out: &mut Vec<u8>, value: IpAddr) {
+    match value {
+        IpAddr::V4(v4) => write_ipv4(out, v4.octets()),
+        // RFC 5952's compression rules, as the standard library writes them.
+        IpAddr::V6(v6) => {
+            let _ = write!(out, "{v6}");
         }
     }
 }
@@ -253,34 +301,89 @@ fn write_ipv4(out: &mut Vec<u8>, octets: [u8; 4]) {
     }
 }
 
-/// Formats rows of one table into the bytes its text format writes, on any thread.
+/// Encodes rows of one table into the bytes its writer takes, on any thread: the text of
+/// a text format, the compact binary cells of Parquet ([`RowLayout::Binary`]).
 ///
 /// Made by [`crate::TableWriter::encoder`]; cheap to clone, one per thread. The bytes go to
 /// [`crate::TableWriter::write_encoded`] of the same writer.
 #[derive(Debug, Clone)]
 pub struct RowEncoder {
-    text: RowText,
+    rows: RowBytes,
 }
 
 impl RowEncoder {
-    pub(crate) fn new(text: RowText) -> RowEncoder {
-        RowEncoder { text }
+    pub(crate) fn new(rows: RowBytes) -> RowEncoder {
+        RowEncoder { rows }
     }
 
-    /// Appends the text of one row, line end included, to `out`. A row that does not fit the
+    /// Appends one row (a text row with its line end) to `out`. A row that does not fit the
     /// columns is an error, and nothing of it is appended.
     pub fn encode(&mut self, row: &[Value], out: &mut Vec<u8>) -> Result<(), OutputError> {
-        self.text.encode(row, out)
+        self.rows.encode(row, out)
     }
 
-    /// Appends the text of the row whose cells `fill` gives, left to right, to `out`: as
+    /// Appends the row whose cells `fill` gives, left to right, to `out`: as
     /// [`RowEncoder::encode`] without building values.
     pub fn encode_cells(
         &mut self,
         out: &mut Vec<u8>,
         fill: impl FnOnce(&mut CellWriter<'_>),
     ) -> Result<(), OutputError> {
-        self.text.encode_with(out, fill)
+        self.rows.encode_with(out, fill)
+    }
+}
+
+/// Reads the cells of [`RowLayout::Binary`] rows back, in order.
+pub(crate) struct BinaryCells<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> BinaryCells<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> BinaryCells<'a> {
+        BinaryCells { bytes }
+    }
+
+    /// Whether every cell has been read.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// The next `n` bytes; an error if fewer are left (bytes this layout did not make).
+    fn take(&mut self, n: usize) -> Result<&'a [u8], OutputError> {
+        let (head, rest) = self
+            .bytes
+            .split_at_checked(n)
+            .ok_or(OutputError::EncodedRows)?;
+        self.bytes = rest;
+        Ok(head)
+    }
+
+    fn word(&mut self) -> Result<[u8; 8], OutputError> {
+        let mut w = [0; 8];
+        w.copy_from_slice(self.take(8)?);
+        Ok(w)
+    }
+
+    /// A boolean cell.
+    pub(crate) fn bool(&mut self) -> Result<bool, OutputError> {
+        Ok(self.take(1)? != [0])
+    }
+
+    /// An integer cell.
+    pub(crate) fn int(&mut self) -> Result<i64, OutputError> {
+        Ok(i64::from_le_bytes(self.word()?))
+    }
+
+    /// A float cell.
+    pub(crate) fn float(&mut self) -> Result<f64, OutputError> {
+        Ok(f64::from_bits(u64::from_le_bytes(self.word()?)))
+    }
+
+    /// A text or address cell.
+    pub(crate) fn text(&mut self) -> Result<&'a str, OutputError> {
+        let len = usize::try_from(u64::from_le_bytes(self.word()?))
+            .map_err(|_| OutputError::EncodedRows)?;
+        std::str::from_utf8(self.take(len)?).map_err(|_| OutputError::EncodedRows)
     }
 }
 

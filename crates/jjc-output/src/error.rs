@@ -50,9 +50,9 @@ pub enum OutputError {
         /// The type of the value given.
         found: ColumnType,
     },
-    /// Rows formatted as text were given to a table that takes values (Parquet, or a sink
-    /// without a [`crate::RowEncoder`]): a bug in the caller.
-    #[error("rows formatted as text were given to a table that takes values")]
+    /// Encoded rows the table cannot read: not made by its own [`crate::RowEncoder`], or
+    /// given to a sink that takes values only (a bug in the caller).
+    #[error("encoded rows that this table's encoder did not make were given to it")]
     EncodedRows,
     /// Parquet output was asked of a build without the `parquet` cargo feature.
     #[error("this build has no Parquet support (cargo feature `parquet`)")]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use jjc_abi::{Column, Value};
 
 use crate::destination::Sink;
-use crate::encode::{RowEncoder, RowText, TextLayout};
+use crate::encode::{RowBytes, RowEncoder, RowLayout};
 use crate::text::write_csv_field;
 
 /// Size of the output buffer.
@@ -21,7 +21,7 @@ const BUFFER: usize = 256 * 1024;
 /// Writes rows of a text format into a buffered sink, formatting numbers in reusable buffers.
 pub(crate) struct TextWriter {
     out: BufWriter<Sink>,
-    text: RowText,
+    text: RowBytes,
     /// The row being formatted.
     row: Vec<u8>,
 }
@@ -37,19 +37,19 @@ impl TextWriter {
             write_csv_field(&mut out, &column.name)?;
         }
         out.write_all(b"\n")?;
-        Ok(TextWriter::new(out, columns, TextLayout::Csv))
+        Ok(TextWriter::new(out, columns, RowLayout::Csv))
     }
 
     /// Starts a JSON Lines table (no header).
     pub(crate) fn json_lines(sink: Sink, columns: &Arc<[Column]>) -> TextWriter {
-        let layout = TextLayout::json_lines(columns);
+        let layout = RowLayout::json_lines(columns);
         TextWriter::new(BufWriter::with_capacity(BUFFER, sink), columns, layout)
     }
 
-    fn new(out: BufWriter<Sink>, columns: &Arc<[Column]>, layout: TextLayout) -> TextWriter {
+    fn new(out: BufWriter<Sink>, columns: &Arc<[Column]>, layout: RowLayout) -> TextWriter {
         TextWriter {
             out,
-            text: RowText::new(columns.clone(), layout),
+            text: RowBytes::new(columns.clone(), layout),
             row: Vec::new(),
         }
     }

@@ -95,23 +95,26 @@ impl TableWriter {
         Ok(())
     }
 
-    /// A formatter of this table's rows for other threads, when its format is text (CSV,
-    /// JSON Lines); `None` for Parquet, which takes rows as values only.
-    pub fn encoder(&self) -> Option<RowEncoder> {
+    /// An encoder of this table's rows for other threads: their text for CSV and JSON
+    /// Lines, their cells in a compact binary form for Parquet.
+    pub fn encoder(&self) -> RowEncoder {
         match &self.backend {
-            Backend::Text(w) => Some(w.encoder()),
+            Backend::Text(w) => w.encoder(),
             #[cfg(feature = "parquet")]
-            Backend::Parquet(_) => None,
+            Backend::Parquet(w) => w.encoder(),
         }
     }
 
-    /// Writes `rows` rows that an [`encoder`](Self::encoder) of this writer formatted into
-    /// `bytes`, as they are.
+    /// Writes `rows` rows that an [`encoder`](Self::encoder) of this writer encoded into
+    /// `bytes` (text is appended as it is). Parquet reads the bytes back: bytes another
+    /// encoder made are an error there.
     pub fn write_encoded(&mut self, bytes: &[u8], rows: u64) -> Result<(), OutputError> {
         let result = match &mut self.backend {
             Backend::Text(w) => w.write_encoded(bytes),
             #[cfg(feature = "parquet")]
-            Backend::Parquet(_) => return Err(OutputError::EncodedRows),
+            Backend::Parquet(w) => {
+                return w.write_encoded(bytes, rows).map(|()| self.rows += rows);
+            }
         };
         result.map_err(|e| self.io_error(e))?;
         self.rows += rows;
@@ -266,13 +269,19 @@ mod tests {
     #[test]
     fn encoded_rows_are_the_bytes_write_row_writes() {
         let dir = tempfile::tempdir().unwrap();
-        for format in [Format::Csv, Format::JsonLines] {
+        let formats = [
+            Format::Csv,
+            Format::JsonLines,
+            #[cfg(feature = "parquet")]
+            Format::Parquet,
+        ];
+        for format in formats {
             let direct = dir.path().join(format!("direct.{format}"));
             write_table(&direct, format, &rows());
             let encoded = dir.path().join(format!("encoded.{format}"));
             let mut w =
                 TableWriter::create(Destination::File(encoded.clone()), format, columns()).unwrap();
-            let mut encoder = w.encoder().expect("text formats have an encoder");
+            let mut encoder = w.encoder();
             // Formatted on another thread, as the parallel pipeline does.
             let bytes = std::thread::scope(|s| {
                 s.spawn(move || {
@@ -307,7 +316,7 @@ mod tests {
                 columns(),
             )
             .unwrap();
-            let mut encoder = w.encoder().unwrap();
+            let mut encoder = w.encoder();
             for row in rows() {
                 let (mut by_values, mut by_cells) = (Vec::new(), Vec::new());
                 encoder.encode(&row, &mut by_values).unwrap();
@@ -358,7 +367,7 @@ mod tests {
     }
 
     #[test]
-    fn encoders_check_rows_and_parquet_has_none() {
+    fn encoders_check_rows_and_parquet_reads_only_its_own() {
         let dir = tempfile::tempdir().unwrap();
         let w = TableWriter::create(
             Destination::File(dir.path().join("t.csv")),
@@ -366,7 +375,7 @@ mod tests {
             columns(),
         )
         .unwrap();
-        let mut encoder = w.encoder().unwrap();
+        let mut encoder = w.encoder();
         let mut bytes = Vec::new();
         let short = encoder.encode(&rows()[0][..2], &mut bytes).unwrap_err();
         assert!(matches!(
@@ -389,11 +398,29 @@ mod tests {
                 columns(),
             )
             .unwrap();
-            assert!(p.encoder().is_none());
-            assert!(matches!(
-                p.write_encoded(b"x\n", 1),
-                Err(OutputError::EncodedRows)
-            ));
+            let mut good = Vec::new();
+            p.encoder().encode(&rows()[1], &mut good).unwrap();
+            // Its last cell is the note: a text whose bytes end the row.
+            let mut not_utf8 = good.clone();
+            let note = not_utf8.len() - "a,b \"q\"\nnext".len();
+            not_utf8[note] = 0xff;
+            let mut longer = good.clone();
+            longer.push(0);
+            // Text, a row cut short, a row with bytes left over, a text that is not UTF-8.
+            for bad in [&b"x\n"[..], &good[..good.len() - 1], &longer, &not_utf8] {
+                let mut p = TableWriter::create(
+                    Destination::File(dir.path().join("bad.parquet")),
+                    Format::Parquet,
+                    columns(),
+                )
+                .unwrap();
+                assert!(matches!(
+                    p.write_encoded(bad, 1),
+                    Err(OutputError::EncodedRows)
+                ));
+            }
+            p.write_encoded(&good, 1).unwrap();
+            assert_eq!(p.rows_written(), 1);
         }
     }
 
