@@ -43,6 +43,20 @@ impl Asm {
         dst
     }
 
+    /// `op(a, b)`, a new integer register.
+    fn ibin(&mut self, op: IBinOp, a: Reg, b: Reg) -> Reg {
+        let dst = self.reg(MTy::I64);
+        self.push(Inst::IBin { dst, op, a, b });
+        dst
+    }
+
+    /// `op(a, b)`, a new float register.
+    fn fbin(&mut self, op: FBinOp, a: Reg, b: Reg) -> Reg {
+        let dst = self.reg(MTy::F64);
+        self.push(Inst::FBin { dst, op, a, b });
+        dst
+    }
+
     fn store(&mut self, slot: u32, value: Reg) {
         self.push(Inst::StoreState {
             slot,
@@ -210,13 +224,7 @@ fn integer_operations_match_the_ir() {
     let y = a.load(1, MTy::I64);
     let mut slot = 2;
     for op in IBIN {
-        let dst = a.reg(MTy::I64);
-        a.push(Inst::IBin {
-            dst,
-            op: *op,
-            a: x,
-            b: y,
-        });
+        let dst = a.ibin(*op, x, y);
         a.store(slot, dst);
         slot += 1;
     }
@@ -279,13 +287,7 @@ fn float_operations_match_the_ir() {
     let y = a.load(1, MTy::F64);
     let mut slot = 2;
     for op in FBIN {
-        let dst = a.reg(MTy::F64);
-        a.push(Inst::FBin {
-            dst,
-            op: *op,
-            a: x,
-            b: y,
-        });
+        let dst = a.fbin(*op, x, y);
         a.store(slot, dst);
         slot += 1;
     }
@@ -444,13 +446,7 @@ fn payload_probe() -> NativeCode {
         lo,
         hi,
     });
-    let offset = a.reg(MTy::I64);
-    a.push(Inst::IBin {
-        dst: offset,
-        op: IBinOp::Sub,
-        a: sp,
-        b: ptr,
-    });
+    let offset = a.ibin(IBinOp::Sub, sp, ptr);
     a.store(5, offset);
     a.store(6, sl);
     for (k, i) in [0, -1].into_iter().enumerate() {
@@ -638,13 +634,7 @@ fn finish_reads_the_flow_writes_cells_and_calls_helpers() {
     a.push(Inst::SlotAddr { dst: slot, slot: 1 });
     let base = a.reg(MTy::I64);
     a.push(Inst::SlotAddr { dst: base, slot: 0 });
-    let diff = a.reg(MTy::I64);
-    a.push(Inst::IBin {
-        dst: diff,
-        op: IBinOp::Sub,
-        a: slot,
-        b: base,
-    });
+    let diff = a.ibin(IBinOp::Sub, slot, base);
     a.push(Inst::Out {
         cell: 2,
         value: diff,
@@ -790,13 +780,7 @@ fn direction_regions_run_only_for_their_direction() {
     let bump = |a: &mut Asm, slot: u32, by: i64, pred: Option<Reg>| {
         let old = a.load(slot, MTy::I64);
         let by = a.iconst(by);
-        let new = a.reg(MTy::I64);
-        a.push(Inst::IBin {
-            dst: new,
-            op: IBinOp::Add,
-            a: old,
-            b: by,
-        });
+        let new = a.ibin(IBinOp::Add, old, by);
         a.push(Inst::StoreState {
             slot,
             value: new,
@@ -807,43 +791,16 @@ fn direction_regions_run_only_for_their_direction() {
     bump(&mut a, 1, 10, Some(bwd));
     bump(&mut a, 2, 100, None);
     // In the fwd region: `fwd & bwd` (0) and the direction byte (0) plus `fwd` (1).
-    let both = a.reg(MTy::I64);
-    a.push(Inst::IBin {
-        dst: both,
-        op: IBinOp::And,
-        a: fwd,
-        b: bwd,
-    });
-    let sum = a.reg(MTy::I64);
-    a.push(Inst::IBin {
-        dst: sum,
-        op: IBinOp::Add,
-        a: dir,
-        b: fwd,
-    });
-    let sum = {
-        let dst = a.reg(MTy::I64);
-        a.push(Inst::IBin {
-            dst,
-            op: IBinOp::Add,
-            a: sum,
-            b: both,
-        });
-        dst
-    };
+    let both = a.ibin(IBinOp::And, fwd, bwd);
+    let sum = a.ibin(IBinOp::Add, dir, fwd);
+    let sum = a.ibin(IBinOp::Add, sum, both);
     a.push(Inst::StoreState {
         slot: 3,
         value: sum,
         pred: Some(fwd),
     });
     // In the bwd region: the direction byte (1) plus `bwd` (1).
-    let sum_b = a.reg(MTy::I64);
-    a.push(Inst::IBin {
-        dst: sum_b,
-        op: IBinOp::Add,
-        a: dir,
-        b: bwd,
-    });
+    let sum_b = a.ibin(IBinOp::Add, dir, bwd);
     a.push(Inst::StoreState {
         slot: 4,
         value: sum_b,
@@ -891,13 +848,7 @@ fn grouped_guarded_calls_give_each_result_or_zero() {
         r
     };
     let first = ln(&mut a, dst_port);
-    let twice = a.reg(MTy::F64);
-    a.push(Inst::FBin {
-        dst: twice,
-        op: FBinOp::Add,
-        a: first,
-        b: first,
-    });
+    let twice = a.fbin(FBinOp::Add, first, first);
     let three = a.reg(MTy::F64);
     a.push(Inst::FConst {
         dst: three,
@@ -956,23 +907,11 @@ fn state_loads_read_the_slot_before_it_is_written() {
         dst: None,
         guard: None,
     });
-    let plus = a.reg(MTy::I64);
-    a.push(Inst::IBin {
-        dst: plus,
-        op: IBinOp::Add,
-        a: old,
-        b: one,
-    });
+    let plus = a.ibin(IBinOp::Add, old, one);
     a.store(1, plus);
     // s2 += 1: written only by the store that depends on it.
     let count = a.load(2, MTy::I64);
-    let next = a.reg(MTy::I64);
-    a.push(Inst::IBin {
-        dst: next,
-        op: IBinOp::Add,
-        a: count,
-        b: one,
-    });
+    let next = a.ibin(IBinOp::Add, count, one);
     a.store(2, next);
     let code = compile_update(a, 5);
     let mut state = [40u64, 0, 5, 0, 0];
