@@ -6,7 +6,6 @@
 //! Parquet work comes at its end, when the last batch is written and the other cores have
 //! nothing left to do.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use arrow_array::ArrayRef;
@@ -26,12 +25,13 @@ use parquet::schema::types::ColumnPath;
 
 use crate::OutputError;
 use crate::destination::Sink;
-use crate::encode::{BinaryCells, RowBytes, RowEncoder, RowLayout};
+use crate::encode::{BinaryCells, RowBytes, RowEncoder, RowLayout, write_ip};
 
 /// Rows per record batch: the builders never hold more than this many rows.
 pub(crate) const BATCH_ROWS: usize = 65_536;
 
-/// Encoded bytes after which a row group is closed, bounding the encoder's memory.
+/// Encoded bytes after which a row group is closed (checked after each batch), bounding the
+/// encoder's memory.
 const ROW_GROUP_BYTES: usize = 128 * 1024 * 1024;
 
 /// At most this many threads encode one batch's columns.
@@ -70,7 +70,7 @@ impl ColumnBuilder {
 
     /// Appends a value (already checked to be of the column's type; a value of another
     /// type cannot reach here).
-    fn append(&mut self, value: &Value, scratch: &mut String) {
+    fn append(&mut self, value: &Value, scratch: &mut Vec<u8>) {
         match (self, value) {
             (ColumnBuilder::Bool(b), Value::Bool(v)) => b.append_value(*v),
             (ColumnBuilder::Int(b), Value::Int(v)) => b.append_value(*v),
@@ -78,9 +78,9 @@ impl ColumnBuilder {
             (ColumnBuilder::Text(b), Value::Str(v)) => b.append_value(v),
             (ColumnBuilder::Text(b), Value::Ip(ip)) => {
                 scratch.clear();
-                // Writing into a String cannot fail.
-                let _ = write!(scratch, "{ip}");
-                b.append_value(scratch.as_str());
+                write_ip(scratch, *ip);
+                // An address's text is ASCII.
+                b.append_value(std::str::from_utf8(scratch).unwrap_or_default());
             }
             _ => {}
         }
@@ -119,7 +119,8 @@ pub(crate) struct ParquetWriter {
     open: Option<Vec<ArrowColumnWriter>>,
     builders: Vec<ColumnBuilder>,
     pending_rows: usize,
-    scratch: String,
+    /// An address's text, for a row given as values.
+    scratch: Vec<u8>,
     /// Threads that encode a batch's columns.
     threads: usize,
 }
@@ -165,7 +166,7 @@ impl ParquetWriter {
             open: None,
             builders: columns.iter().map(|c| ColumnBuilder::new(c.ty)).collect(),
             pending_rows: 0,
-            scratch: String::new(),
+            scratch: Vec::new(),
             threads,
         })
     }

@@ -128,7 +128,7 @@ fn movable(inst: &kir::Inst, accesses: &[Access]) -> bool {
 
 /// How a function is emitted.
 pub(crate) struct Schedule {
-    /// The steps of the common instructions, then of the forward and backward regions.
+    /// The common instructions' steps.
     pub(crate) common: Vec<Step>,
     /// The forward region's steps.
     pub(crate) fwd: Vec<Step>,
