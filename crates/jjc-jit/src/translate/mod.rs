@@ -30,7 +30,7 @@ use crate::JitError;
 use crate::target::{function_name, helper_signature, mty};
 
 use regions::{DirectionSplit, Region};
-use schedule::{GuardGroup, Schedule, Step};
+use schedule::{GuardGroup, GuardedTail, Schedule, Step};
 
 mod regions;
 mod schedule;
@@ -288,27 +288,60 @@ impl Translator<'_, '_, '_> {
 
     /// Emits the steps of `region`.
     fn emit(&mut self, schedule: &Schedule, region: Region) -> Result<(), JitError> {
-        let src = self.src;
         for step in schedule.steps(region) {
             match step {
-                Step::One(i) => {
-                    let inst = src
-                        .insts
-                        .get(*i)
-                        .ok_or_else(|| internal(self.kind(), "a step past the instructions"))?;
-                    if let kir::Inst::LoadState { dst, slot } = *inst
-                        && schedule.is_movable_load(*i)
-                    {
-                        let ty = self.reg_type(dst)?;
-                        let off = slot_offset(self.kind(), slot)?;
-                        let flags = slot_flags().with_readonly().with_can_move();
-                        let v = self.b.ins().load(ty, flags, self.state, off);
-                        self.def(dst, v)?;
-                    } else {
-                        self.inst(inst)?;
-                    }
-                }
+                Step::One(i) => self.emit_one(schedule, *i)?,
                 Step::Group(group) => self.guarded_calls(group)?,
+                Step::Tail(tail) => self.guarded_tail(schedule, tail)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Emits instruction `i` (a state load as movable when the schedule says it may be).
+    fn emit_one(&mut self, schedule: &Schedule, i: usize) -> Result<(), JitError> {
+        let inst = self
+            .src
+            .insts
+            .get(i)
+            .ok_or_else(|| internal(self.kind(), "a step past the instructions"))?;
+        if let kir::Inst::LoadState { dst, slot } = *inst
+            && schedule.is_movable_load(i)
+        {
+            let ty = self.reg_type(dst)?;
+            let off = slot_offset(self.kind(), slot)?;
+            let flags = slot_flags().with_readonly().with_can_move();
+            let v = self.b.ins().load(ty, flags, self.state, off);
+            self.def(dst, v)
+        } else {
+            self.inst(inst)
+        }
+    }
+
+    /// Emits a region's guarded tail: its instructions in a block taken when the guard is
+    /// not 0. Their values exist only in that block (nothing after it uses them).
+    fn guarded_tail(&mut self, schedule: &Schedule, tail: &GuardedTail) -> Result<(), JitError> {
+        let g = self.get(tail.guard)?;
+        let run = self.b.create_block();
+        let join = self.b.create_block();
+        self.b.ins().brif(g, run, &[], join, &[]);
+        self.b.switch_to_block(run);
+        self.b.seal_block(run);
+        for &i in &tail.insts {
+            self.emit_one(schedule, i)?;
+        }
+        self.b.ins().jump(join, &[]);
+        self.b.switch_to_block(join);
+        self.b.seal_block(join);
+        let src = self.src;
+        for r in tail
+            .insts
+            .iter()
+            .filter_map(|&i| src.insts.get(i))
+            .flat_map(kir::Inst::defs)
+        {
+            if let Some(v) = self.values.get_mut(r.index()) {
+                *v = None;
             }
         }
         Ok(())

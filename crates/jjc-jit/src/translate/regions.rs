@@ -66,12 +66,26 @@ pub(crate) struct DirectionSplit {
     /// The state memory each instruction accesses (indexed like `f.insts`), which also
     /// tells the translation how far a state load may be delayed.
     pub(crate) accesses: Vec<Vec<Access>>,
+    /// Whether each instruction may run in a block of its own at all (see [`split`]).
+    pub(crate) movable: Vec<bool>,
+    /// The predicate of each sink: a predicated store's, or a push's `pred` argument.
+    pub(crate) predicates: Vec<Option<Reg>>,
 }
 
 impl DirectionSplit {
     /// The state accesses of instruction `i` (none past the end).
     pub(crate) fn accesses_of(&self, i: usize) -> &[Access] {
         self.accesses.get(i).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether instruction `i` may run in a block of its own.
+    pub(crate) fn is_movable(&self, i: usize) -> bool {
+        self.movable.get(i).copied().unwrap_or(false)
+    }
+
+    /// The predicate of instruction `i`, if it is a predicated sink.
+    pub(crate) fn predicate_of(&self, i: usize) -> Option<Reg> {
+        self.predicates.get(i).copied().flatten()
     }
 }
 
@@ -84,6 +98,8 @@ pub(crate) fn split(f: &kir::Function) -> DirectionSplit {
             regions: vec![Region::Common; f.insts.len()],
             tests: Vec::new(),
             accesses: facts.accesses,
+            movable: facts.movable,
+            predicates: facts.predicates,
         };
     }
     let mut pinned = vec![false; f.insts.len()];
@@ -95,6 +111,8 @@ pub(crate) fn split(f: &kir::Function) -> DirectionSplit {
                 regions,
                 tests: facts.tests,
                 accesses: facts.accesses,
+                movable: facts.movable,
+                predicates: facts.predicates,
             };
         }
         for i in conflicts {
@@ -149,7 +167,7 @@ impl Access {
     }
 
     /// Whether the two accesses may not be reordered.
-    fn conflicts_with(self, other: Access) -> bool {
+    pub(crate) fn conflicts_with(self, other: Access) -> bool {
         (self.write || other.write) && self.lo < other.hi && other.lo < self.hi
     }
 }
@@ -213,6 +231,8 @@ struct Facts {
     sink: Vec<Option<Region>>,
     /// The memory each instruction accesses.
     accesses: Vec<Vec<Access>>,
+    /// The predicate register of each predicated sink.
+    predicates: Vec<Option<Reg>>,
 }
 
 impl Facts {
@@ -306,7 +326,15 @@ impl Facts {
         let mut movable = Vec::with_capacity(f.insts.len());
         let mut sink = Vec::with_capacity(f.insts.len());
         let mut accesses = Vec::with_capacity(f.insts.len());
+        let mut predicates = Vec::with_capacity(f.insts.len());
         for inst in &f.insts {
+            predicates.push(match inst {
+                Inst::StoreState { pred, .. } => *pred,
+                Inst::Call { helper, args, .. } => helper_memory(*helper)
+                    .pred
+                    .and_then(|k| args.get(k).copied()),
+                _ => None,
+            });
             let (m, s, a) = match inst {
                 Inst::StoreState { slot, pred, .. } => (
                     pred.is_some(),
@@ -374,6 +402,7 @@ impl Facts {
             movable,
             sink,
             accesses,
+            predicates,
         }
     }
 

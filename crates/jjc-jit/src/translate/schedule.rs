@@ -3,7 +3,10 @@
 //! The translation emits the common instructions, then each direction region ([`regions`]).
 //! Within each, guarded calls that share a guard and follow one another form one
 //! [`GuardGroup`], emitted as one block: a packet without TLS tests its parse once, not
-//! once per TLS field.
+//! once per TLS field. What a group's results feed only matters when its guard is not 0:
+//! the stores and pushes whose predicate implies the guard, and the instructions that feed
+//! only them, run at the end of their region in a block of their own ([`GuardedTail`]), so
+//! a packet without TLS skips the TLS features' stores instead of writing back old values.
 //!
 //! The kernel IR reads the state first and computes after, so a load placed where the IR
 //! has it stays live across the helper calls that follow, and is spilled to the stack and
@@ -23,12 +26,15 @@ use jjc_kernel::ir as kir;
 
 use super::regions::{Access, DirectionSplit, Region};
 
-/// One step of the emission: an instruction, or a group of guarded calls.
+/// One step of the emission: an instruction, a group of guarded calls, or the part of a
+/// region that runs only when a guard is not 0.
 pub(crate) enum Step {
     /// The instruction at this index.
     One(usize),
     /// Guarded calls with one guard, and the instructions moved around them.
     Group(GuardGroup),
+    /// Instructions that matter only when a guard is not 0, at the end of their region.
+    Tail(GuardedTail),
 }
 
 impl Step {
@@ -43,8 +49,27 @@ impl Step {
                 .chain(&g.after)
                 .copied()
                 .collect(),
+            Step::Tail(t) => t.insts.clone(),
         }
     }
+}
+
+/// The instructions of a region that matter only when `guard` is not 0, run after the rest
+/// of the region, in their order, when it is not.
+///
+/// A register *implies the guard* when it is the guard, the result of a call guarded by it
+/// (0 when the call is skipped), or an `and` with such an operand: when it is not 0, neither
+/// is the guard. A sink (a predicated store, or a push) whose predicate implies the guard
+/// does nothing when the guard is 0, so it can run under the guard; so can an instruction
+/// free of effects that has users and whose every user does, state loads among them. What moves must not
+/// touch memory that an instruction after it (in the region, or for the common part in the
+/// direction regions) also touches, one of the two writing: such an instruction stays, and
+/// the choice is made again until nothing conflicts.
+pub(crate) struct GuardedTail {
+    /// The guard register.
+    pub(crate) guard: kir::Reg,
+    /// The instructions (indices), in order.
+    pub(crate) insts: Vec<usize>,
 }
 
 /// A run of guarded calls with one guard, emitted as one block: the calls in their order,
@@ -180,9 +205,47 @@ pub(crate) fn schedule(src: &kir::Function, split: &DirectionSplit) -> Schedule 
         }
         steps
     };
-    let common = steps_of(Region::Common);
-    let fwd = steps_of(Region::Fwd);
-    let bwd = steps_of(Region::Bwd);
+    let mut common = steps_of(Region::Common);
+    let mut fwd = steps_of(Region::Fwd);
+    let mut bwd = steps_of(Region::Bwd);
+    let guards: Vec<kir::Reg> = [&common, &fwd, &bwd]
+        .into_iter()
+        .flatten()
+        .filter_map(|s| match s {
+            Step::Group(g) => Some(g.guard),
+            _ => None,
+        })
+        .fold(Vec::new(), |mut gs, g| {
+            if !gs.contains(&g) {
+                gs.push(g);
+            }
+            gs
+        });
+    if !guards.is_empty() {
+        let users = users_of(src);
+        // The common part's tail runs before the direction regions: their accesses come
+        // after it.
+        let regions_after: Vec<Access> = fwd
+            .iter()
+            .chain(&bwd)
+            .flat_map(Step::order)
+            .flat_map(|i| split.accesses_of(i).iter().copied())
+            .collect();
+        for guard in guards {
+            let implied = implied_by(src, guard);
+            for (steps, after) in [
+                (&mut common, &regions_after[..]),
+                (&mut fwd, &[][..]),
+                (&mut bwd, &[][..]),
+            ] {
+                let tail = guarded_tail(src, split, &users, &implied, steps, after);
+                if !tail.is_empty() {
+                    steps.retain(|s| !matches!(s, Step::One(i) if tail.contains(i)));
+                    steps.push(Step::Tail(GuardedTail { guard, insts: tail }));
+                }
+            }
+        }
+    }
     let order: Vec<usize> = common
         .iter()
         .chain(&fwd)
@@ -195,6 +258,134 @@ pub(crate) fn schedule(src: &kir::Function, split: &DirectionSplit) -> Schedule 
         fwd,
         bwd,
         movable_load,
+    }
+}
+
+/// The users (instruction indices) of each register.
+fn users_of(src: &kir::Function) -> Vec<Vec<usize>> {
+    let mut users = vec![Vec::new(); src.regs.len()];
+    for (i, inst) in src.insts.iter().enumerate() {
+        for r in inst.uses() {
+            if let Some(u) = users.get_mut(r.index()) {
+                u.push(i);
+            }
+        }
+    }
+    users
+}
+
+/// For each register, whether it implies `guard` (see [`GuardedTail`]).
+fn implied_by(src: &kir::Function, guard: kir::Reg) -> Vec<bool> {
+    let mut implied = vec![false; src.regs.len()];
+    let at = |implied: &[bool], r: kir::Reg| implied.get(r.index()).copied().unwrap_or(false);
+    if let Some(g) = implied.get_mut(guard.index()) {
+        *g = true;
+    }
+    for inst in &src.insts {
+        let (dst, yes) = match *inst {
+            kir::Inst::Call {
+                dst: Some(dst),
+                guard: Some(g),
+                ..
+            } => (dst, g == guard),
+            kir::Inst::IBin {
+                dst,
+                op: kir::IBinOp::And,
+                a,
+                b,
+            } => (dst, at(&implied, a) || at(&implied, b)),
+            _ => continue,
+        };
+        if yes && let Some(d) = implied.get_mut(dst.index()) {
+            *d = true;
+        }
+    }
+    implied
+}
+
+/// The instructions among `steps` (single instructions only) that can run under the guard
+/// `implied` describes, in order; `after` are the accesses of what runs after the steps.
+fn guarded_tail(
+    src: &kir::Function,
+    split: &DirectionSplit,
+    users: &[Vec<usize>],
+    implied: &[bool],
+    steps: &[Step],
+    after: &[Access],
+) -> Vec<usize> {
+    let order: Vec<usize> = steps.iter().flat_map(Step::order).collect();
+    let single: Vec<usize> = steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::One(i) => Some(*i),
+            _ => None,
+        })
+        .collect();
+    let mut pinned = vec![false; src.insts.len()];
+    loop {
+        let mut moved = vec![false; src.insts.len()];
+        for &i in single.iter().rev() {
+            let Some(inst) = src.insts.get(i) else {
+                continue;
+            };
+            if pinned.get(i).copied().unwrap_or(true) || !split.is_movable(i) {
+                continue;
+            }
+            let defs = inst.defs();
+            let users_moved = || {
+                defs.iter().all(|d| {
+                    users
+                        .get(d.index())
+                        .is_some_and(|us| us.iter().all(|&u| moved.get(u) == Some(&true)))
+                })
+            };
+            let sink = split
+                .predicate_of(i)
+                .is_some_and(|p| implied.get(p.index()).copied().unwrap_or(false));
+            let used = defs
+                .iter()
+                .any(|d| users.get(d.index()).is_some_and(|us| !us.is_empty()));
+            let feeds_only_moved = !inst.has_effects()
+                && !matches!(inst, kir::Inst::Call { .. })
+                && used
+                && users_moved();
+            if ((sink && users_moved()) || feeds_only_moved)
+                && let Some(m) = moved.get_mut(i)
+            {
+                *m = true;
+            }
+        }
+        // A moved instruction must not touch what a later one that stays touches.
+        let mut conflicts = Vec::new();
+        for (k, &i) in order.iter().enumerate() {
+            if !moved.get(i).copied().unwrap_or(false) {
+                continue;
+            }
+            let later = order
+                .iter()
+                .skip(k + 1)
+                .filter(|&&j| !moved.get(j).copied().unwrap_or(false))
+                .flat_map(|&j| split.accesses_of(j).iter().copied())
+                .chain(after.iter().copied());
+            let mine = split.accesses_of(i);
+            if later
+                .clone()
+                .any(|b| mine.iter().any(|a| a.conflicts_with(b)))
+            {
+                conflicts.push(i);
+            }
+        }
+        if conflicts.is_empty() {
+            return order
+                .into_iter()
+                .filter(|&i| moved.get(i).copied().unwrap_or(false))
+                .collect();
+        }
+        for i in conflicts {
+            if let Some(p) = pinned.get_mut(i) {
+                *p = true;
+            }
+        }
     }
 }
 

@@ -921,3 +921,45 @@ fn state_loads_read_the_slot_before_it_is_written() {
     // SAFETY: slot 4 holds the list the pushes made, freed once.
     unsafe { jjc_kernel::runtime::free_buffer(jjc_kernel::runtime::BufferKind::Values, state[4]) };
 }
+
+/// A store whose predicate needs a guarded call's result runs in the guard's tail: when the
+/// guard is 0 the slot keeps its value, otherwise it gets the result.
+#[test]
+fn stores_under_a_guard_keep_or_take_their_value() {
+    use jjc_abi::kernel::packet_offsets as o;
+    let array = ArrayData {
+        values: vec![0, 11, 12, 13],
+    };
+    let mut a = Asm::new(FunctionKind::Update);
+    let port = a.pkt(o::DST_PORT, Load::U16);
+    let data = a.reg(MTy::I64);
+    a.push(Inst::DataAddr {
+        dst: data,
+        data: 0,
+        addr: &array as *const ArrayData as u64,
+    });
+    let elem = a.reg(MTy::I64);
+    a.push(Inst::Call {
+        helper: Helper::ArrayGet,
+        args: vec![data, port],
+        dst: Some(elem),
+        guard: Some(port),
+    });
+    let both = a.ibin(IBinOp::And, elem, port);
+    a.push(Inst::StoreState {
+        slot: 0,
+        value: elem,
+        pred: Some(both),
+    });
+    let seven = a.iconst(7);
+    a.store(1, seven);
+    let code = compile_update(a, 2);
+    for (port, want) in [(0u16, 99u64), (1, 11), (2, 99), (3, 13)] {
+        let mut state = [99u64, 0];
+        let mut pkt = PacketView::default();
+        pkt.dst_port = port;
+        run_update(&code, &mut state, &pkt);
+        // `11 & 1` and `13 & 3` are not 0; `12 & 2` is.
+        assert_eq!(state, [want, 7], "port {port}");
+    }
+}

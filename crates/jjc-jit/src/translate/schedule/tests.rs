@@ -12,11 +12,12 @@ fn schedule_of(a: &Asm) -> Schedule {
     schedule(&a.f, &split(&a.f))
 }
 
-/// A step as plain data: an instruction, or a group's (before, calls, after).
+/// A step as plain data: an instruction, a group's (before, calls, after), or a tail.
 #[derive(Debug, PartialEq)]
 enum Shape {
     One(usize),
     Group(Vec<usize>, Vec<usize>, Vec<usize>),
+    Tail(Vec<usize>),
 }
 
 fn shapes(steps: &[Step]) -> Vec<Shape> {
@@ -25,6 +26,7 @@ fn shapes(steps: &[Step]) -> Vec<Shape> {
         .map(|s| match s {
             Step::One(i) => Shape::One(*i),
             Step::Group(g) => Shape::Group(g.before.clone(), g.calls.clone(), g.after.clone()),
+            Step::Tail(t) => Shape::Tail(t.insts.clone()),
         })
         .collect()
 }
@@ -172,4 +174,69 @@ fn a_use_in_a_region_comes_after_every_common_write() {
     a.f.insts.pop();
     assert_eq!(a.f.insts.len(), i_store + 1);
     assert!(movable(&a, load));
+}
+
+/// The tail of the common steps, if any: its guard and instructions.
+fn common_tail(a: &Asm) -> Option<(Reg, Vec<usize>)> {
+    schedule_of(a).common.iter().find_map(|s| match s {
+        Step::Tail(t) => Some((t.guard, t.insts.clone())),
+        _ => None,
+    })
+}
+
+#[test]
+fn stores_that_need_the_guard_run_at_the_end_under_it() {
+    let mut a = Asm::new(FunctionKind::Update);
+    let (_, m) = parse(&mut a);
+    let (_, k) = a.iconst(7);
+    let (_, r) = a.call(Helper::TlsInt, vec![m, k], Some(m));
+    // `r & one` implies the guard: the store and the `and` feeding only it move.
+    let (_, one) = a.iconst(1);
+    let (i_and, p) = a.ibin(IBinOp::And, r, one);
+    let i_store = a.store(1, r, Some(p));
+    // Not implied by the guard (`one` alone): stays.
+    let i_other = a.store(2, k, Some(one));
+    assert_eq!(common_tail(&a), Some((m, vec![i_and, i_store])));
+    let steps = schedule_of(&a).common;
+    let last_two: Vec<bool> = steps
+        .iter()
+        .rev()
+        .take(2)
+        .map(|s| matches!(s, Step::Tail(_)))
+        .collect();
+    assert_eq!(last_two, vec![true, false], "the tail ends the steps");
+    assert!(
+        steps
+            .iter()
+            .any(|s| matches!(s, Step::One(i) if *i == i_other)),
+        "a store the guard does not imply stays"
+    );
+}
+
+#[test]
+fn what_a_later_instruction_touches_stays_out_of_the_tail() {
+    let mut a = Asm::new(FunctionKind::Update);
+    let (_, m) = parse(&mut a);
+    let (_, k) = a.iconst(7);
+    let (_, r) = a.call(Helper::TlsInt, vec![m, k], Some(m));
+    a.store(1, r, Some(r));
+    // A later load of slot 1 must see the store: it stays where it is.
+    let (_, x) = a.load(1);
+    a.store(3, x, None);
+    assert_eq!(common_tail(&a), None);
+
+    // A common tail also stays out of a slot the direction regions use.
+    let mut a = Asm::new(FunctionKind::Update);
+    let (_, m) = parse(&mut a);
+    let (_, k) = a.iconst(7);
+    let (_, r) = a.call(Helper::TlsInt, vec![m, k], Some(m));
+    let i_store = a.store(1, r, Some(r));
+    let (_, dir) = a.pkt(packet_offsets::DIR, Load::U8);
+    let (_, zero) = a.iconst(0);
+    let (_, fwd) = a.eq(dir, zero);
+    let (_, x) = a.load(4);
+    a.store(5, x, Some(fwd));
+    assert_eq!(common_tail(&a), Some((m, vec![i_store])));
+    a.store(1, k, Some(fwd));
+    assert_eq!(common_tail(&a), None);
 }
