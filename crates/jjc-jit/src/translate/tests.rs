@@ -57,6 +57,24 @@ impl Asm {
         dst
     }
 
+    /// `array[index]` through the `ArrayGet` helper (run only when `guard` is not 0).
+    fn array_get(&mut self, array: &ArrayData, index: Reg, guard: Option<Reg>) -> Reg {
+        let data = self.reg(MTy::I64);
+        self.push(Inst::DataAddr {
+            dst: data,
+            data: 0,
+            addr: array as *const ArrayData as u64,
+        });
+        let elem = self.reg(MTy::I64);
+        self.push(Inst::Call {
+            helper: Helper::ArrayGet,
+            args: vec![data, index],
+            dst: Some(elem),
+            guard,
+        });
+        elem
+    }
+
     fn store(&mut self, slot: u32, value: Reg) {
         self.push(Inst::StoreState {
             slot,
@@ -613,19 +631,7 @@ fn finish_reads_the_flow_writes_cells_and_calls_helpers() {
         offset: o::DST_PORT as u32,
         load: Load::I64,
     });
-    let data = a.reg(MTy::I64);
-    a.push(Inst::DataAddr {
-        dst: data,
-        data: 0,
-        addr: &array as *const ArrayData as u64,
-    });
-    let elem = a.reg(MTy::I64);
-    a.push(Inst::Call {
-        helper: Helper::ArrayGet,
-        args: vec![data, port],
-        dst: Some(elem),
-        guard: None,
-    });
+    let elem = a.array_get(&array, port, None);
     a.push(Inst::Out {
         cell: 1,
         value: elem,
@@ -932,19 +938,7 @@ fn stores_under_a_guard_keep_or_take_their_value() {
     };
     let mut a = Asm::new(FunctionKind::Update);
     let port = a.pkt(o::DST_PORT, Load::U16);
-    let data = a.reg(MTy::I64);
-    a.push(Inst::DataAddr {
-        dst: data,
-        data: 0,
-        addr: &array as *const ArrayData as u64,
-    });
-    let elem = a.reg(MTy::I64);
-    a.push(Inst::Call {
-        helper: Helper::ArrayGet,
-        args: vec![data, port],
-        dst: Some(elem),
-        guard: Some(port),
-    });
+    let elem = a.array_get(&array, port, Some(port));
     let both = a.ibin(IBinOp::And, elem, port);
     a.push(Inst::StoreState {
         slot: 0,

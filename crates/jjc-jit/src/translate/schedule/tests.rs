@@ -40,6 +40,14 @@ fn parse(a: &mut Asm) -> (usize, Reg) {
     a.call(Helper::TlsParse, vec![tls, ptr, len], None)
 }
 
+/// A TLS parse `m`, a constant `k` (7) and the TLS field `r = tls_int(m, k) if m`.
+fn tls_field(a: &mut Asm) -> (Reg, Reg, Reg) {
+    let (_, m) = parse(a);
+    let (_, k) = a.iconst(7);
+    let (_, r) = a.call(Helper::TlsInt, vec![m, k], Some(m));
+    (m, k, r)
+}
+
 #[test]
 fn guarded_calls_with_one_guard_form_one_group() {
     let mut a = Asm::new(FunctionKind::Update);
@@ -187,9 +195,7 @@ fn common_tail(a: &Asm) -> Option<(Reg, Vec<usize>)> {
 #[test]
 fn stores_that_need_the_guard_run_at_the_end_under_it() {
     let mut a = Asm::new(FunctionKind::Update);
-    let (_, m) = parse(&mut a);
-    let (_, k) = a.iconst(7);
-    let (_, r) = a.call(Helper::TlsInt, vec![m, k], Some(m));
+    let (m, k, r) = tls_field(&mut a);
     // `r & one` implies the guard: the store and the `and` feeding only it move.
     let (_, one) = a.iconst(1);
     let (i_and, p) = a.ibin(IBinOp::And, r, one);
@@ -216,9 +222,7 @@ fn stores_that_need_the_guard_run_at_the_end_under_it() {
 #[test]
 fn what_a_later_instruction_touches_stays_out_of_the_tail() {
     let mut a = Asm::new(FunctionKind::Update);
-    let (_, m) = parse(&mut a);
-    let (_, k) = a.iconst(7);
-    let (_, r) = a.call(Helper::TlsInt, vec![m, k], Some(m));
+    let (_, _, r) = tls_field(&mut a);
     a.store(1, r, Some(r));
     // A later load of slot 1 must see the store: it stays where it is.
     let (_, x) = a.load(1);
@@ -227,9 +231,7 @@ fn what_a_later_instruction_touches_stays_out_of_the_tail() {
 
     // A common tail also stays out of a slot the direction regions use.
     let mut a = Asm::new(FunctionKind::Update);
-    let (_, m) = parse(&mut a);
-    let (_, k) = a.iconst(7);
-    let (_, r) = a.call(Helper::TlsInt, vec![m, k], Some(m));
+    let (m, k, r) = tls_field(&mut a);
     let i_store = a.store(1, r, Some(r));
     let (_, dir) = a.pkt(packet_offsets::DIR, Load::U8);
     let (_, zero) = a.iconst(0);
