@@ -183,6 +183,8 @@ fn run_pipeline(a: &RunArgs, s: &Settings) -> Result<jjc_driver::RunSummary, Pip
         .clone()
         .map_or(Destination::Stdout, Destination::File);
     let mut writer = TableWriter::create(dest, s.format, columns)?;
+    // Parquet encodes its columns on as many threads as the run may use.
+    writer.set_threads(s.config.thread_count());
     let mut bar = Bar::for_terminal(s.quiet);
     let result = pipeline.run(
         captures,

@@ -183,6 +183,11 @@ impl ParquetWriter {
         Ok(())
     }
 
+    /// Encodes a batch's columns on up to `threads` threads (at least one).
+    pub(crate) fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.clamp(1, MAX_ENCODING_THREADS);
+    }
+
     /// An encoder of this table's rows for other threads: their cells in the compact
     /// binary form [`ParquetWriter::write_encoded`] reads.
     pub(crate) fn encoder(&self) -> RowEncoder {

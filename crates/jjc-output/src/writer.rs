@@ -76,6 +76,17 @@ impl TableWriter {
         })
     }
 
+    /// Sets how many threads may encode the table: a Parquet batch's columns are encoded on
+    /// up to this many (at least one). The default is one per core; the text formats are
+    /// written by the calling thread whatever it is.
+    pub fn set_threads(&mut self, threads: usize) {
+        match &mut self.backend {
+            Backend::Text(_) => {}
+            #[cfg(feature = "parquet")]
+            Backend::Parquet(w) => w.set_threads(threads),
+        }
+    }
+
     /// The table's columns.
     pub fn columns(&self) -> &[Column] {
         &self.columns
@@ -264,6 +275,32 @@ mod tests {
             assert_eq!(v["note"].as_str(), Some(note.as_str()));
             assert!(v["duration"].is_f64() || v["duration"].is_null());
         }
+    }
+
+    #[cfg(feature = "parquet")]
+    #[test]
+    fn parquet_is_the_same_whatever_the_encoding_threads() {
+        let dir = tempfile::tempdir().unwrap();
+        let files: Vec<Vec<u8>> = [1, 3, 0]
+            .into_iter()
+            .map(|threads| {
+                let path = dir.path().join(format!("t{threads}.parquet"));
+                let mut w = TableWriter::create(
+                    Destination::File(path.clone()),
+                    Format::Parquet,
+                    columns(),
+                )
+                .unwrap();
+                w.set_threads(threads);
+                for row in rows() {
+                    w.write_row(&row).unwrap();
+                }
+                w.finish().unwrap();
+                std::fs::read(path).unwrap()
+            })
+            .collect();
+        assert_eq!(files[0], files[1]);
+        assert_eq!(files[0], files[2], "0 threads means one");
     }
 
     #[test]
