@@ -38,62 +38,81 @@ impl Eq for InstKey {}
 
 impl Hash for InstKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        std::mem::discriminant(&self.0).hash(state);
-        match &self.0 {
-            Inst::IConst { dst, value } => (dst, value).hash(state),
-            Inst::FConst { dst, value } => (dst, float_bits(*value)).hash(state),
-            Inst::DataAddr { dst, data, addr } => (dst, data, addr).hash(state),
-            Inst::LoadPkt { dst, offset, load } | Inst::LoadFlow { dst, offset, load } => {
-                (dst, offset, load).hash(state)
+        hash_inst(&self.0, Addresses::Hashed, state);
+    }
+}
+
+/// Whether [`hash_inst`] feeds a [`Inst::DataAddr`]'s address to the hasher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Addresses {
+    /// The address too: the key of one kernel's instruction.
+    Hashed,
+    /// The block's number only: what native code that reaches blocks by relocation depends on.
+    Left,
+}
+
+/// Hashes `inst` as [`InstKey`] compares it, the data address included or not.
+pub(crate) fn hash_inst<H: Hasher>(inst: &Inst, addresses: Addresses, state: &mut H) {
+    std::mem::discriminant(inst).hash(state);
+    match inst {
+        Inst::IConst { dst, value } => (dst, value).hash(state),
+        Inst::FConst { dst, value } => (dst, float_bits(*value)).hash(state),
+        Inst::DataAddr { dst, data, addr } => {
+            (dst, data).hash(state);
+            if addresses == Addresses::Hashed {
+                addr.hash(state);
             }
-            Inst::LoadState { dst, slot } | Inst::SlotAddr { dst, slot } => (dst, slot).hash(state),
-            Inst::StoreState { slot, value, pred } => (slot, value, pred).hash(state),
-            Inst::LoadStateIndexed {
-                dst,
-                base,
-                len,
-                index,
-            } => (dst, base, len, index).hash(state),
-            Inst::StoreStateIndexed {
-                base,
-                len,
-                index,
-                value,
-                pred,
-            } => (base, len, index, value, pred).hash(state),
-            Inst::IBin { dst, op, a, b } => (dst, op, a, b).hash(state),
-            Inst::FBin { dst, op, a, b } => (dst, op, a, b).hash(state),
-            Inst::ICmp { dst, cc, a, b } => (dst, cc, a, b).hash(state),
-            Inst::FCmp { dst, cc, a, b } => (dst, cc, a, b).hash(state),
-            Inst::IUn { dst, op, a } => (dst, op, a).hash(state),
-            Inst::FUn { dst, op, a } => (dst, op, a).hash(state),
-            Inst::IToF { dst, a } | Inst::FToI { dst, a } | Inst::Bitcast { dst, a } => {
-                (dst, a).hash(state)
-            }
-            Inst::Select { dst, cond, a, b } => (dst, cond, a, b).hash(state),
-            Inst::ByteAt {
-                value,
-                in_bounds,
-                ptr,
-                len,
-                index,
-            } => (value, in_bounds, ptr, len, index).hash(state),
-            Inst::Slice {
-                dst_ptr,
-                dst_len,
-                ptr,
-                len,
-                lo,
-                hi,
-            } => (dst_ptr, dst_len, ptr, len, lo, hi).hash(state),
-            Inst::Call {
-                helper,
-                args,
-                dst,
-                guard,
-            } => (helper, args, dst, guard).hash(state),
-            Inst::Out { cell, value } => (cell, value).hash(state),
         }
+        Inst::LoadPkt { dst, offset, load } | Inst::LoadFlow { dst, offset, load } => {
+            (dst, offset, load).hash(state)
+        }
+        Inst::LoadState { dst, slot } | Inst::SlotAddr { dst, slot } => (dst, slot).hash(state),
+        Inst::StoreState { slot, value, pred } => (slot, value, pred).hash(state),
+        Inst::LoadStateIndexed {
+            dst,
+            base,
+            len,
+            index,
+        } => (dst, base, len, index).hash(state),
+        Inst::StoreStateIndexed {
+            base,
+            len,
+            index,
+            value,
+            pred,
+        } => (base, len, index, value, pred).hash(state),
+        Inst::IBin { dst, op, a, b } => (dst, op, a, b).hash(state),
+        Inst::FBin { dst, op, a, b } => (dst, op, a, b).hash(state),
+        Inst::ICmp { dst, cc, a, b } => (dst, cc, a, b).hash(state),
+        Inst::FCmp { dst, cc, a, b } => (dst, cc, a, b).hash(state),
+        Inst::IUn { dst, op, a } => (dst, op, a).hash(state),
+        Inst::FUn { dst, op, a } => (dst, op, a).hash(state),
+        Inst::IToF { dst, a } | Inst::FToI { dst, a } | Inst::Bitcast { dst, a } => {
+            (dst, a).hash(state)
+        }
+        Inst::Select { dst, cond, a, b } => (dst, cond, a, b).hash(state),
+        Inst::ByteAt {
+            value,
+            in_bounds,
+            ptr,
+            len,
+            index,
+        } => (value, in_bounds, ptr, len, index).hash(state),
+        Inst::Slice {
+            dst_ptr,
+            dst_len,
+            ptr,
+            len,
+            lo,
+            hi,
+        } => (dst_ptr, dst_len, ptr, len, lo, hi).hash(state),
+        Inst::Call {
+            helper,
+            args,
+            dst,
+            guard,
+        } => (helper, args, dst, guard).hash(state),
+        Inst::Out { cell, value } => (cell, value).hash(state),
     }
 }
 

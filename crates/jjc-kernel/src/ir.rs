@@ -40,6 +40,9 @@
 //! both NaN).
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
+
+use crate::inst_key::{Addresses, hash_inst};
 
 /// A machine type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1063,6 +1066,20 @@ pub struct Limits {
 }
 
 impl Function {
+    /// Feeds `state` everything that native code compiled from this function depends on: its
+    /// kind, its registers' types and its instructions. A data block counts by its number, not
+    /// its address: compiled code reaches blocks through relocations, and their addresses
+    /// change from run to run. Float constants count by their bits, every NaN alike, as value
+    /// numbering compares them.
+    pub fn hash_code<H: Hasher>(&self, state: &mut H) {
+        self.kind.hash(state);
+        self.regs.hash(state);
+        self.insts.len().hash(state);
+        for inst in &self.insts {
+            hash_inst(inst, Addresses::Left, state);
+        }
+    }
+
     /// An empty function.
     pub fn new(kind: FunctionKind) -> Function {
         Function {
