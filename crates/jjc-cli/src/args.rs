@@ -237,6 +237,9 @@ pub struct RunArgs {
     /// Medians and percentiles: exact (every value kept) or sketch[=ALPHA] (exact up to 128 values, then within relative error ALPHA from 0.001 to 0.1, default 0.01, in bounded memory: at most 33 KB per value stream at 0.01) [default: exact].
     #[arg(long, value_name = "MODE")]
     pub percentiles: Option<String>,
+    /// Where compiled kernels are kept, so that later runs of the same features link their native code instead of compiling it: a directory, or `off` [default: $JJC_KERNEL_CACHE, else $XDG_CACHE_HOME/jjc/kernels or ~/.cache/jjc/kernels; `docs/config.md`].
+    #[arg(long, value_name = "DIR|off")]
+    pub kernel_cache: Option<String>,
 }
 
 /// `jjc info`.

@@ -94,6 +94,10 @@ fn settings(a: &RunArgs) -> Result<Settings, String> {
         profile: a.selection.profile.clone().or(file.profile.clone()),
         use_env: true,
         percentiles,
+        kernel_cache: kernel_cache_dir(
+            a.kernel_cache.as_deref().or(file.kernel_cache.as_deref()),
+            std::env::var("JJC_KERNEL_CACHE").ok().as_deref(),
+        ),
     };
     let config = RunConfig {
         flow,
@@ -110,6 +114,16 @@ fn settings(a: &RunArgs) -> Result<Settings, String> {
         format,
         quiet: a.quiet || file.quiet.unwrap_or(false),
     })
+}
+
+/// The kernel cache's directory: `--kernel-cache` (or the config file's `kernel_cache`), else
+/// `$JJC_KERNEL_CACHE`, else the user's cache directory; `off` (or an empty value) for none.
+fn kernel_cache_dir(flag: Option<&str>, env: Option<&str>) -> Option<PathBuf> {
+    match flag.or(env) {
+        Some("off" | "") => None,
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => jjc_jit::KernelCache::default_dir(),
+    }
 }
 
 /// `jjc run`: returns the exit status.

@@ -3,11 +3,15 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// `jjc` with the kernel cache off, so that tests neither read nor fill the user's.
+fn jjc_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_jjc"));
+    command.env("JJC_KERNEL_CACHE", "off");
+    command
+}
+
 fn jjc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_jjc"))
-        .args(args)
-        .output()
-        .expect("jjc runs")
+    jjc_command().args(args).output().expect("jjc runs")
 }
 
 fn sample() -> PathBuf {
@@ -283,7 +287,7 @@ fn thread_count_does_not_change_the_written_table() {
 #[test]
 fn dash_output_is_stdout() {
     let dir = tempfile::tempdir().unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_jjc"))
+    let o = jjc_command()
         .current_dir(dir.path())
         .args(["run", "-q", "-o", "-", sample().to_str().unwrap()])
         .output()
@@ -299,7 +303,7 @@ fn dash_output_is_stdout() {
 #[test]
 fn stdin_is_a_capture_too() {
     let data = std::fs::read(sample()).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jjc"))
+    let mut child = jjc_command()
         .args(["run", "-q", "-"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -414,7 +418,7 @@ fn schema_explain_and_list_read_the_f_files() {
 
 #[test]
 fn schema_format_markdown_prints_docs_features_md() {
-    let o = Command::new(env!("CARGO_BIN_EXE_jjc"))
+    let o = jjc_command()
         .args(["schema", "--format", "markdown"])
         .env_remove("JJ_FEATURES_PATH")
         .env("XDG_CONFIG_HOME", tempfile::tempdir().unwrap().path())
@@ -448,4 +452,47 @@ fn schema_format_markdown_prints_docs_features_md() {
     );
     let o = jjc(&["schema", "--format", "html"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn the_kernel_cache_is_filled_then_used_and_can_be_moved_or_turned_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let flag_dir = dir.path().join("by-flag");
+    let env_dir = dir.path().join("by-env");
+    let kernels = |d: &Path| -> usize {
+        std::fs::read_dir(d).map_or(0, |entries| {
+            entries
+                .filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "kernel"))
+                })
+                .count()
+        })
+    };
+    let sample = sample();
+    let run = |extra: &[&str], env: &Path| {
+        let o = jjc_command()
+            .env("JJC_KERNEL_CACHE", env)
+            .args(["run", "-q", sample.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        o.stdout
+    };
+    // The flag wins over the variable.
+    let first = run(&["--kernel-cache", flag_dir.to_str().unwrap()], &env_dir);
+    assert_eq!((kernels(&flag_dir), kernels(&env_dir)), (1, 0));
+    let second = run(&["--kernel-cache", flag_dir.to_str().unwrap()], &env_dir);
+    assert_eq!(first, second, "the linked code writes the same table");
+    assert_eq!(kernels(&flag_dir), 1);
+    let interpreted = run(&["--kernel-cache", "off", "--backend", "interp"], &env_dir);
+    assert_eq!(first, interpreted);
+    run(&["--kernel-cache", "off"], &env_dir);
+    let config = dir.path().join("jjc.yaml");
+    std::fs::write(&config, "kernel_cache: off\n").unwrap();
+    run(&["--config", config.to_str().unwrap()], &env_dir);
+    assert!(!env_dir.exists(), "off writes nothing");
+    run(&[], &env_dir);
+    assert_eq!(kernels(&env_dir), 1);
 }

@@ -49,6 +49,8 @@ pub struct ConfigFile {
     /// `--percentiles`: `exact`, `sketch` or `sketch=ALPHA`.
     #[serde(default, deserialize_with = "percentile_mode")]
     pub percentiles: Option<PercentileMode>,
+    /// `--kernel-cache`: a directory for compiled kernels, or `off`.
+    pub kernel_cache: Option<String>,
 }
 
 /// Reads `percentiles: exact | sketch | sketch=ALPHA` (the flag's text).
@@ -103,6 +105,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "backend",
     "threads",
     "percentiles",
+    "kernel_cache",
 ];
 
 /// JoyfulJay's config keys, with what to write in jjc instead.
@@ -287,6 +290,8 @@ mod tests {
         assert_eq!(c.features.unwrap().to_vec(), ["flow_meta", "my_features"]);
         assert_eq!(c.files.unwrap(), [PathBuf::from("a.jjf")]);
         assert_eq!(c.backend.as_deref(), Some("interp"));
+        let c = parse_config("kernel_cache: off\n").unwrap();
+        assert_eq!(c.kernel_cache.as_deref(), Some("off"));
     }
 
     #[test]

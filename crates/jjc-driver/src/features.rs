@@ -29,6 +29,9 @@ pub struct FeatureConfig {
     /// How `median` and `percentile` are computed (`--percentiles`): exact, or a sketch of
     /// bounded memory and stated relative error.
     pub percentiles: PercentileMode,
+    /// Where the JIT keeps compiled kernels for later runs of the same features
+    /// ([`jjc_jit::KernelCache`]); `None`: compile every time.
+    pub kernel_cache: Option<PathBuf>,
 }
 
 /// Which backend runs the kernel.
@@ -169,7 +172,11 @@ impl CompiledFeatures {
         }
         layout.extend((next..natives.len()).map(Part::Native));
         let natives = natives.into_iter().map(|(_, g)| g).collect();
-        Self::assemble(Box::new(kernel), natives, layout, backend)
+        let cache = config
+            .kernel_cache
+            .as_ref()
+            .map(jjc_jit::KernelCache::in_dir);
+        Self::assemble(Box::new(kernel), natives, layout, backend, cache.as_ref())
     }
 
     /// Wraps a compiled kernel, compiling it to native code for the JIT backend.
@@ -181,7 +188,7 @@ impl CompiledFeatures {
             start: 0,
             len: kernel.columns().len(),
         }];
-        Self::assemble(kernel, Vec::new(), layout, backend)
+        Self::assemble(kernel, Vec::new(), layout, backend, None)
     }
 
     fn assemble(
@@ -189,6 +196,7 @@ impl CompiledFeatures {
         natives: Vec<NativeGroup>,
         layout: Vec<Part>,
         backend: Backend,
+        cache: Option<&jjc_jit::KernelCache>,
     ) -> Result<CompiledFeatures, PipelineError> {
         let mut columns: Vec<Column> = Vec::new();
         for part in &layout {
@@ -214,7 +222,7 @@ impl CompiledFeatures {
         let kernel_ref: &'static Kernel = unsafe { &*std::ptr::from_ref::<Kernel>(&*kernel) };
         let jit = match backend {
             Backend::Jit => Some(NativeCode(
-                jjc_jit::JitKernel::compile(kernel_ref)
+                jjc_jit::JitKernel::compile_cached(kernel_ref, cache)
                     .map_err(|e| PipelineError::Features(e.to_string()))?,
             )),
             Backend::Interp => None,

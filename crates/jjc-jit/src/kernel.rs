@@ -4,8 +4,8 @@ use jjc_abi::{FinishFn, FlowView, PacketView, UpdateFn};
 use jjc_kernel::ir::Limits;
 use jjc_kernel::{Exec, Kernel};
 
-use crate::JitError;
-use crate::code::NativeCode;
+use crate::code::{CodeOrigin, NativeCode};
+use crate::{JitError, KernelCache};
 
 /// A [`Kernel`] compiled to native code: owns the executable memory (freed on drop) and the
 /// two entry points.
@@ -26,6 +26,8 @@ pub struct JitKernel<'k> {
     kernel: &'k Kernel,
     /// The machine code.
     code: NativeCode,
+    /// Whether it was compiled or came from the kernel cache.
+    origin: CodeOrigin,
 }
 
 impl<'k> JitKernel<'k> {
@@ -34,12 +36,36 @@ impl<'k> JitKernel<'k> {
     /// Errors are values: a host Cranelift cannot target, malformed kernel IR, or a
     /// Cranelift verifier error (a lowering bug, reported with the function's text).
     pub fn compile(kernel: &'k Kernel) -> Result<JitKernel<'k>, JitError> {
+        Self::compile_cached(kernel, None)
+    }
+
+    /// As [`JitKernel::compile`], but links the code from `cache` when it holds this
+    /// kernel's, and stores it there when it is compiled. The cache never makes this fail:
+    /// a missing, foreign or damaged entry, or one that cannot be written, means compiling.
+    pub fn compile_cached(
+        kernel: &'k Kernel,
+        cache: Option<&KernelCache>,
+    ) -> Result<JitKernel<'k>, JitError> {
         let limits = Limits {
             state_slots: kernel.state_slots(),
             out_cells: kernel.out_cells(),
         };
-        let code = NativeCode::compile(kernel.update_program(), kernel.finish_program(), limits)?;
-        Ok(JitKernel { kernel, code })
+        let (code, origin) = NativeCode::compile(
+            kernel.update_program(),
+            kernel.finish_program(),
+            limits,
+            cache,
+        )?;
+        Ok(JitKernel {
+            kernel,
+            code,
+            origin,
+        })
+    }
+
+    /// Whether the code was compiled in this run or linked from the kernel cache.
+    pub fn origin(&self) -> CodeOrigin {
+        self.origin
     }
 
     /// The kernel this code runs.

@@ -8,7 +8,8 @@
 //! [`JitKernel::compile`] turns both kernel functions into native code and runs them as a
 //! [`jjc_kernel::Exec`] backend, agreeing with the reference [`jjc_kernel::Interpreter`]
 //! (the tests compare them on the seed examples and on random programs). [`dump_clif`]
-//! shows the Cranelift IR (`jjc dump --clif`).
+//! shows the Cranelift IR (`jjc dump --clif`). [`JitKernel::compile_cached`] keeps the code
+//! in a [`KernelCache`], so that later runs of the same kernel link it instead of compiling.
 //!
 //! Every operation is total, as the kernel IR defines it: integer division guards its
 //! divisor, shifts and float → int conversions saturate, and every payload byte is read only
@@ -17,6 +18,9 @@
 
 #![warn(missing_docs)]
 
+mod cache;
+#[cfg(test)]
+mod cache_tests;
 mod code;
 mod dump;
 mod error;
@@ -26,6 +30,8 @@ mod library_tests;
 mod target;
 mod translate;
 
+pub use cache::{KernelCache, MAX_ENTRIES};
+pub use code::CodeOrigin;
 pub use dump::dump_clif;
 pub use error::JitError;
 pub use kernel::JitKernel;

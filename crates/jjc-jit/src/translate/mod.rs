@@ -23,7 +23,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::JITModule;
-use cranelift_module::{FuncId, Module};
+use cranelift_module::{DataId, FuncId, Module};
 use jjc_kernel::ir as kir;
 
 use crate::JitError;
@@ -39,13 +39,16 @@ mod test_asm;
 
 /// How a function refers to the world outside it: runtime helpers and kernel-owned data.
 pub(crate) enum Externals<'m> {
-    /// Native code: helpers are the module's imported functions, data addresses are
-    /// constants.
+    /// Native code: helpers are the module's imported functions and data blocks its imported
+    /// data objects, so the code refers to both through relocations (and can be kept in the
+    /// kernel cache, then linked against another run's addresses).
     Module {
-        /// The module the helpers are declared in.
+        /// The module the helpers and data blocks are declared in.
         module: &'m mut JITModule,
         /// The declared helpers.
         helpers: &'m BTreeMap<kir::Helper, FuncId>,
+        /// The declared data blocks, by number.
+        data: &'m BTreeMap<u32, DataId>,
     },
     /// Text for people: helpers and data blocks are named symbols (`%jjc_ln`, `%data0`), so
     /// the CLIF does not depend on where things are in memory.
@@ -445,8 +448,8 @@ impl Translator<'_, '_, '_> {
                 let v = self.b.ins().f64const(Ieee64::with_bits(value.to_bits()));
                 self.def(dst, v)
             }
-            I::DataAddr { dst, data, addr } => {
-                let v = self.data_addr(data, addr);
+            I::DataAddr { dst, data, .. } => {
+                let v = self.data_addr(data)?;
                 self.def(dst, v)
             }
             I::LoadPkt { dst, offset, load } | I::LoadFlow { dst, offset, load } => {
@@ -851,21 +854,33 @@ impl Translator<'_, '_, '_> {
     }
 
     /// The address of data block `data`.
-    fn data_addr(&mut self, data: u32, addr: u64) -> Value {
-        match self.externals {
-            Externals::Module { .. } => self.iconst(addr as i64),
-            Externals::Named { .. } => {
-                let gv = *self.data_refs.entry(data).or_insert_with(|| {
-                    self.b.create_global_value(GlobalValueData::Symbol {
-                        name: ExternalName::testcase(format!("data{data}")),
-                        offset: 0.into(),
-                        colocated: false,
-                        tls: false,
-                    })
-                });
-                self.b.ins().symbol_value(types::I64, gv)
+    fn data_addr(&mut self, data: u32) -> Result<Value, JitError> {
+        let gv = match self.data_refs.get(&data) {
+            Some(gv) => *gv,
+            None => {
+                let gv = match self.externals {
+                    Externals::Module {
+                        module, data: ids, ..
+                    } => {
+                        let id = ids.get(&data).copied().ok_or_else(|| {
+                            internal(self.src.kind, &format!("data block {data} not declared"))
+                        })?;
+                        module.declare_data_in_func(id, self.b.func)
+                    }
+                    Externals::Named { .. } => {
+                        self.b.create_global_value(GlobalValueData::Symbol {
+                            name: ExternalName::testcase(format!("data{data}")),
+                            offset: 0.into(),
+                            colocated: false,
+                            tls: false,
+                        })
+                    }
+                };
+                self.data_refs.insert(data, gv);
+                gv
             }
-        }
+        };
+        Ok(self.b.ins().symbol_value(types::I64, gv))
     }
 
     /// The function reference of a helper, imported on first use.
@@ -874,7 +889,9 @@ impl Translator<'_, '_, '_> {
             return Ok(*f);
         }
         let fref = match self.externals {
-            Externals::Module { module, helpers } => {
+            Externals::Module {
+                module, helpers, ..
+            } => {
                 let id = helpers.get(&helper).copied().ok_or_else(|| {
                     internal(
                         self.src.kind,

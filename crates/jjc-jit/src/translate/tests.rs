@@ -100,8 +100,13 @@ fn compile_update(update: Asm, state_slots: usize) -> NativeCode {
         state_slots,
         out_cells: 0,
     };
-    match NativeCode::compile(&update.f, &Function::new(FunctionKind::Finish), limits) {
-        Ok(c) => c,
+    match NativeCode::compile(
+        &update.f,
+        &Function::new(FunctionKind::Finish),
+        limits,
+        None,
+    ) {
+        Ok((c, _)) => c,
         Err(e) => panic!("{e}"),
     }
 }
@@ -112,8 +117,13 @@ fn compile_finish(finish: Asm, state_slots: usize, out_cells: usize) -> NativeCo
         state_slots,
         out_cells,
     };
-    match NativeCode::compile(&Function::new(FunctionKind::Update), &finish.f, limits) {
-        Ok(c) => c,
+    match NativeCode::compile(
+        &Function::new(FunctionKind::Update),
+        &finish.f,
+        limits,
+        None,
+    ) {
+        Ok((c, _)) => c,
         Err(e) => panic!("{e}"),
     }
 }
@@ -680,7 +690,7 @@ fn invalid_ir_is_an_error_value() {
         state_slots: 1,
         out_cells: 0,
     };
-    let err = NativeCode::compile(&a.f, &Function::new(FunctionKind::Finish), limits);
+    let err = NativeCode::compile(&a.f, &Function::new(FunctionKind::Finish), limits, None);
     assert!(
         matches!(
             err,
@@ -695,6 +705,7 @@ fn invalid_ir_is_an_error_value() {
         &Function::new(FunctionKind::Finish),
         &Function::new(FunctionKind::Finish),
         limits,
+        None,
     );
     assert!(matches!(swapped, Err(JitError::InvalidIr { .. })));
 }
