@@ -26,6 +26,7 @@ mod pipeline;
 mod scan;
 mod summary;
 mod table;
+mod warmup;
 
 pub use columns::identity_columns;
 pub use config::{RunConfig, SortOrder};

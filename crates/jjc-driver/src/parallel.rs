@@ -22,12 +22,15 @@ use crate::error::PipelineError;
 use crate::features::{CompiledFeatures, FlowState, KernelHandler};
 use crate::pipeline::{RowWriter, discard, format_row};
 use crate::scan::{Batches, FlowTableOf, ROWS_IN_FLIGHT_BYTES, Report, Share, scan};
+use crate::warmup::Warmup;
 
 /// The settings of one parallel run.
 pub(crate) struct Parallel<'a, F> {
     pub(crate) features: &'a CompiledFeatures,
     pub(crate) flow: &'a jjc_flow::FlowConfig,
     pub(crate) make_exec: F,
+    /// Ended once the workers are started.
+    pub(crate) warmup: Option<&'a Warmup>,
 }
 
 /// A row's cells: bytes an encoder made (a range of its batch part's bytes), or values.
@@ -106,6 +109,9 @@ where
                     stop_others.done_if(result.is_ok());
                     result
                 }));
+            }
+            if let Some(w) = self.warmup {
+                w.end();
             }
             let mut hand = Handing::new(part_tx, encoder, label, written);
             let writer = scope.spawn(move || {

@@ -18,6 +18,7 @@ use crate::parallel::Parallel;
 use crate::scan::{Batches, FlowTableOf, Report, Share, scan};
 use crate::summary::RunSummary;
 use crate::table::Table;
+use crate::warmup::Warmup;
 
 /// Packets between two checkpoints, where idle flows are swept and ended flows written. Fixed,
 /// so what is written when depends only on the capture.
@@ -73,6 +74,8 @@ pub trait Progress {
 pub struct Pipeline {
     config: RunConfig,
     features: Arc<CompiledFeatures>,
+    /// Keeps the other cores awake from the start until a run's workers start.
+    warmup: Option<Warmup>,
 }
 
 impl Pipeline {
@@ -80,10 +83,12 @@ impl Pipeline {
     /// compiles the selected ones into one kernel for the configured backend.
     pub fn new(config: RunConfig) -> Result<Pipeline, PipelineError> {
         config.flow.validate()?;
+        let warmup = warmup_for(&config);
         let features = CompiledFeatures::load(&config.features, config.backend)?;
         Ok(Pipeline {
             config,
             features: Arc::new(features),
+            warmup,
         })
     }
 
@@ -93,7 +98,12 @@ impl Pipeline {
         features: Arc<CompiledFeatures>,
     ) -> Result<Pipeline, PipelineError> {
         config.flow.validate()?;
-        Ok(Pipeline { config, features })
+        let warmup = warmup_for(&config);
+        Ok(Pipeline {
+            config,
+            features,
+            warmup,
+        })
     }
 
     /// The compiled features.
@@ -233,8 +243,12 @@ impl Pipeline {
                 features: &self.features,
                 flow: &self.config.flow,
                 make_exec,
+                warmup: self.warmup.as_ref(),
             };
             return parallel.run_capture(readers, others, label, out, report);
+        }
+        if let Some(w) = &self.warmup {
+            w.end();
         }
         let handler = KernelHandler::new(&self.features, make_exec());
         let mut table = FlowTable::new(self.config.flow.clone(), handler)?;
@@ -245,6 +259,19 @@ impl Pipeline {
         };
         scan(&mut table, readers, Share::ALL, Some(report), &mut direct)
     }
+}
+
+/// A warm-up of the cores beyond the first that a run of `config` will use, if any.
+fn warmup_for(config: &RunConfig) -> Option<Warmup> {
+    if config.threads == 1 {
+        return None;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = match config.threads {
+        0 => cores,
+        n => n.min(cores),
+    };
+    (threads > 1).then(|| Warmup::start(threads - 1))
 }
 
 /// `copies` more sets of readers over the same captures, from their start; `None` when one of

@@ -1,0 +1,80 @@
+//! Keeping the cores a parallel run will use awake while the run starts.
+//!
+//! On a virtual machine a vCPU with nothing to run halts, and a thread started on it runs only
+//! once the host schedules the vCPU again. On this project's 2-core machines that took 1–3 ms
+//! for the second worker of most runs: it began its walk that much after the first and ended
+//! that much later, which the whole run waited for. Start-up (checking and compiling the
+//! features, opening the captures) leaves the other cores idle for just that long.
+//!
+//! A [`Warmup`] keeps them busy meanwhile: one thread per core that yields in a loop until the
+//! workers start ([`Warmup::end`]) or [`LIMIT`] passes. Yielding lets any other thread of the
+//! process (start-up's own helper threads, the workers) take the core at once. On a machine
+//! whose idle cores wake in microseconds it changes nothing but the few milliseconds of CPU it
+//! burns.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// The longest a warm-up runs, however long start-up takes.
+pub(crate) const LIMIT: Duration = Duration::from_millis(50);
+
+/// Threads keeping cores awake until [`Warmup::end`] (or drop) of this handle or a clone.
+#[derive(Debug, Clone)]
+pub(crate) struct Warmup {
+    over: Arc<AtomicBool>,
+}
+
+impl Warmup {
+    /// Starts `cores` threads, one per core to keep awake. A thread that cannot be started
+    /// is no loss: its core just may start a worker later.
+    pub(crate) fn start(cores: usize) -> Warmup {
+        let over = Arc::new(AtomicBool::new(false));
+        for _ in 0..cores {
+            let over = Arc::clone(&over);
+            let _ = std::thread::Builder::new()
+                .name("jjc-warmup".into())
+                .stack_size(64 << 10)
+                .spawn(move || keep_busy(&over, LIMIT));
+        }
+        Warmup { over }
+    }
+
+    /// Stops the threads: the workers have started (or the run needs no more cores).
+    pub(crate) fn end(&self) {
+        self.over.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Warmup {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+/// Yields until `over` is set or `limit` has passed.
+fn keep_busy(over: &AtomicBool, limit: Duration) {
+    let started = Instant::now();
+    while !over.load(Ordering::Relaxed) && started.elapsed() < limit {
+        std::thread::yield_now();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_warmup_stops_when_ended_or_at_its_limit() {
+        let over = AtomicBool::new(false);
+        let started = Instant::now();
+        keep_busy(&over, Duration::from_millis(5));
+        assert!(started.elapsed() >= Duration::from_millis(5));
+        over.store(true, Ordering::Relaxed);
+        // Ended: returns at once however long the limit.
+        keep_busy(&over, Duration::from_secs(3600));
+        let warmup = Warmup::start(2);
+        warmup.end();
+        assert!(warmup.over.load(Ordering::Relaxed));
+    }
+}
