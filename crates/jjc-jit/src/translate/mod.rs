@@ -157,7 +157,7 @@ struct Translator<'a, 'f, 'm> {
     externals: &'a mut Externals<'m>,
     /// Helpers imported into this function so far.
     helper_refs: BTreeMap<kir::Helper, FuncRef>,
-    /// Data symbols of this function so far (named mode only).
+    /// Data symbols imported into this function so far.
     data_refs: BTreeMap<u32, GlobalValue>,
 }
 
