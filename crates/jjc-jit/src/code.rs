@@ -346,7 +346,7 @@ fn target_name(module: &JITModule, target: &ModuleRelocTarget) -> Option<String>
     }
 }
 
-/// Declares one function and lowers it to Cranelift IR in a fresh context.
+/// Lowers one declared function (`id`) to Cranelift IR in a fresh context.
 fn lower(
     module: &mut JITModule,
     ids: &Declared,
