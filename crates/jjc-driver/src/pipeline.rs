@@ -81,6 +81,11 @@ pub struct Pipeline {
 impl Pipeline {
     /// A pipeline with these settings: checks them, loads and checks the feature groups, and
     /// compiles the selected ones into one kernel for the configured backend.
+    ///
+    /// When its runs may use more than one core, it also starts a short-lived thread per
+    /// other core that keeps that core awake until a run's workers start (at most 50 ms, and
+    /// no longer than the pipeline lives): on virtual machines a halted core otherwise starts
+    /// a worker milliseconds late.
     pub fn new(config: RunConfig) -> Result<Pipeline, PipelineError> {
         config.flow.validate()?;
         let warmup = warmup_for(&config);
@@ -92,7 +97,8 @@ impl Pipeline {
         })
     }
 
-    /// A pipeline running already compiled features.
+    /// A pipeline running already compiled features (with the same warm-up as
+    /// [`Pipeline::new`]).
     pub fn with_features(
         config: RunConfig,
         features: Arc<CompiledFeatures>,
