@@ -302,7 +302,7 @@ fn write_ipv4(out: &mut Vec<u8>, octets: [u8; 4]) {
 }
 
 /// Encodes rows of one table into the bytes its writer takes, on any thread: the text of
-/// a text format, the compact binary cells of Parquet ([`RowLayout::Binary`]).
+/// a text format, the compact binary cells of Parquet (`RowLayout::Binary`).
 ///
 /// Made by [`crate::TableWriter::encoder`]; cheap to clone, one per thread. The bytes go to
 /// [`crate::TableWriter::write_encoded`] of the same writer.
