@@ -25,7 +25,7 @@
 
 use std::fs;
 use std::hash::Hasher;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -81,6 +81,7 @@ impl KernelCache {
     }
 
     fn entry_path(&self, key: &CacheKey) -> PathBuf {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut name = String::with_capacity(2 * key.0.len() + 1 + EXTENSION.len());
         for b in key.0 {
             name.push(char::from(HEX[usize::from(b >> 4)]));
@@ -96,13 +97,14 @@ impl KernelCache {
         if !private_to_user(&fs::metadata(&self.dir).ok()?, true) {
             return None;
         }
-        let path = self.entry_path(key);
-        let file = fs::File::open(&path).ok()?;
+        let mut file = fs::File::open(self.entry_path(key)).ok()?;
         let meta = file.metadata().ok()?;
         if !private_to_user(&meta, false) || meta.len() > MAX_ENTRY_BYTES {
             return None;
         }
-        let bytes = fs::read(&path).ok()?;
+        // Read through the handle that was checked, not the path again.
+        let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).ok()?);
+        file.read_to_end(&mut bytes).ok()?;
         let code = decode_entry(&bytes, key)?;
         // Most recently used: eviction goes by modification time.
         let _ = file.set_modified(SystemTime::now());
@@ -129,8 +131,6 @@ impl KernelCache {
         Ok(())
     }
 }
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// [`KernelCache::default_dir`] with the environment read through `var`.
 fn default_dir_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf> {

@@ -76,6 +76,13 @@ fn a_later_compile_links_the_cached_code_and_runs_it_with_its_own_data() {
     let abc = program("abc", "xxabcxx", true);
     assert_eq!(compile_and_test(&abc, &cache), CodeOrigin::Compiled);
     assert_eq!(entries(cache.dir()).len(), 1);
+    // A hit makes the entry the most recently used (eviction goes by modification time).
+    let entry = entries(cache.dir()).remove(0);
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let file = std::fs::File::options().write(true).open(&entry).unwrap();
+    file.set_modified(hour_ago).unwrap();
+    assert_eq!(compile_and_test(&abc, &cache), CodeOrigin::Cached);
+    assert!(std::fs::metadata(&entry).unwrap().modified().unwrap() > hour_ago);
     // Another pattern is other data, not other code: the entry is linked, and the code
     // must search this kernel's regex set (it would find "abc" with the first one's).
     let xyz = program("xyz", "xxabcxx", false);
