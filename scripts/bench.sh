@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Benchmarks jjc on a large synthetic capture.
 #
+# jjc runs with its kernel cache (the default: a run links the native code an earlier run of
+# the same features compiled), so every round after the first links; the "no cache" row
+# compiles every time, as a first run does.
+#
 # Builds jjc, jjc-synth and jjc-bench (release), generates bench-out/large.pcap once (reused while its
 # size and seed stay the same), runs the commands in BENCH_REPEAT rounds (each command once
 # per round, so a slow minute of the machine falls on all of them alike) and prints each one's best
@@ -132,6 +136,9 @@ add "seed, JIT" "$jjc" run "$capture" "${seed[@]}" -o "$out/seed.csv" --quiet
 add "seed, interpreter" "$jjc" run "$capture" "${seed[@]}" --backend interp -o "$out/seed.csv" --quiet
 add "JJ-CORE, JIT, 1 thread" "$jjc" run "$capture" --threads 1 -o "$out/core.csv" --quiet
 add "JJ-CORE, JIT" "$jjc" run "$capture" -o "$out/core.csv" --quiet
+if "$jjc" run --help 2>/dev/null | grep -q -- --kernel-cache; then
+    add "JJ-CORE, JIT, no cache" "$jjc" run "$capture" --kernel-cache off -o "$out/core.csv" --quiet
+fi
 add "JJ-CORE, interpreter" "$jjc" run "$capture" --backend interp -o "$out/core.csv" --quiet
 add "JJ-CORE, JIT, parquet" "$jjc" run "$capture" -o "$out/core.parquet" --quiet
 measure
