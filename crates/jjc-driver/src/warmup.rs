@@ -6,11 +6,11 @@
 //! that much later, which the whole run waited for. Start-up (checking and compiling the
 //! features, opening the captures) leaves the other cores idle for just that long.
 //!
-//! A [`Warmup`] keeps them busy meanwhile: one thread per core that yields in a loop until the
-//! workers start ([`Warmup::end`]) or [`LIMIT`] passes. Yielding lets any other thread of the
-//! process (start-up's own helper threads, the workers) take the core at once. On a machine
-//! whose idle cores wake in microseconds it changes nothing but the few milliseconds of CPU it
-//! burns.
+//! A [`Warmup`] keeps them busy meanwhile: one thread per core (up to [`MAX_CORES`]) that
+//! yields in a loop until the workers start ([`Warmup::end`]) or [`LIMIT`] passes. Yielding
+//! lets any other thread of the process (start-up's own helper threads, the workers) take the
+//! core at once. On a machine whose idle cores wake in microseconds it changes nothing but the
+//! few milliseconds of CPU it burns.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,6 +19,11 @@ use std::time::{Duration, Instant};
 /// The longest a warm-up runs, however long start-up takes.
 pub(crate) const LIMIT: Duration = Duration::from_millis(50);
 
+/// The most cores a warm-up keeps awake: on a big machine a few milliseconds of every core
+/// add up, while the walk every thread pays (`docs/performance.md`, "Threads") already limits
+/// what more threads bring.
+pub(crate) const MAX_CORES: usize = 15;
+
 /// Threads keeping cores awake until [`Warmup::end`] (or drop) of this handle or a clone.
 #[derive(Debug, Clone)]
 pub(crate) struct Warmup {
@@ -26,16 +31,21 @@ pub(crate) struct Warmup {
 }
 
 impl Warmup {
-    /// Starts `cores` threads, one per core to keep awake. A thread that cannot be started
-    /// is no loss: its core just may start a worker later.
+    /// Starts a thread per core to keep awake, for at most [`MAX_CORES`] cores. The caller
+    /// starts one, which starts the others, so start-up itself pays for one thread. A thread
+    /// that cannot be started is no loss: its core just may start a worker later.
     pub(crate) fn start(cores: usize) -> Warmup {
         let over = Arc::new(AtomicBool::new(false));
-        for _ in 0..cores {
-            let over = Arc::clone(&over);
-            let _ = std::thread::Builder::new()
-                .name("jjc-warmup".into())
-                .stack_size(64 << 10)
-                .spawn(move || keep_busy(&over, LIMIT));
+        let threads = cores.min(MAX_CORES);
+        if threads > 0 {
+            let first = Arc::clone(&over);
+            spawn(move || {
+                for _ in 1..threads {
+                    let over = Arc::clone(&first);
+                    spawn(move || keep_busy(&over, LIMIT));
+                }
+                keep_busy(&first, LIMIT);
+            });
         }
         Warmup { over }
     }
@@ -50,6 +60,14 @@ impl Drop for Warmup {
     fn drop(&mut self) {
         self.end();
     }
+}
+
+/// Starts a warm-up thread running `f` (small stack: it only loops); a failure is ignored.
+fn spawn(f: impl FnOnce() + Send + 'static) {
+    let _ = std::thread::Builder::new()
+        .name("jjc-warmup".into())
+        .stack_size(64 << 10)
+        .spawn(f);
 }
 
 /// Yields until `over` is set or `limit` has passed.
