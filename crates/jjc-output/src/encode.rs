@@ -224,7 +224,7 @@ impl CellSink for CellWriter<'_> {
             if self.is_binary() {
                 self.out.extend_from_slice(&value.to_le_bytes());
             } else {
-                let _ = self.numbers.write_int(self.out, value);
+                self.numbers.write_int(self.out, value);
             }
         }
     }
@@ -236,7 +236,7 @@ impl CellSink for CellWriter<'_> {
             } else if self.is_json() && !value.is_finite() {
                 self.out.extend_from_slice(b"null");
             } else {
-                let _ = self.numbers.write_float(self.out, value);
+                self.numbers.write_float(self.out, value);
             }
         }
     }
