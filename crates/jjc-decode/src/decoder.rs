@@ -42,6 +42,8 @@ pub struct Decoder {
     fragments: FragmentTracker,
     /// Largest timestamp seen so far.
     clock: f64,
+    /// Whether the last frame decoded was plain (see [`Decoder::last_was_plain`]).
+    plain: bool,
 }
 
 impl Decoder {
@@ -56,6 +58,7 @@ impl Decoder {
                 config.max_held_fragments,
             ),
             clock: f64::NEG_INFINITY,
+            plain: false,
         }
     }
 
@@ -73,8 +76,11 @@ impl Decoder {
         emit: &mut impl FnMut(PacketView<'a>),
     ) {
         self.stats.frames += 1;
+        self.plain = false;
         self.clock = self.clock.max(ts);
+        let orphaned = self.stats.fragments_orphaned;
         self.fragments.expire(self.clock, &mut self.stats, emit);
+        let released = self.stats.fragments_orphaned != orphaned;
         // Built in place, and only a small result returned: a view or key returned by value is
         // copied with wide moves that would wait on the narrow stores that just filled it.
         let mut view = PacketView::default();
@@ -95,6 +101,7 @@ impl Decoder {
         };
         let Some((fragment, datagram_protocol)) = fragment else {
             self.stats.packets += 1;
+            self.plain = !released;
             emit(view);
             return;
         };
@@ -107,6 +114,27 @@ impl Decoder {
         } else {
             self.fragments.later(key, view, &mut self.stats, emit);
         }
+    }
+
+    /// Whether the last frame [`decode`](Self::decode) took was plain: one usable packet
+    /// (emitted with the frame's time), not a fragment, and nothing else released with it.
+    /// Another decoder in the same state may [`pass`](Self::pass) that frame.
+    pub fn last_was_plain(&self) -> bool {
+        self.plain
+    }
+
+    /// Accounts for a frame without decoding it, as [`decode`](Self::decode) would, when
+    /// another decoder in the same state found it plain ([`Decoder::last_was_plain`]). The
+    /// clock, the fragment timeouts and the counts then move exactly as decoding it would
+    /// move them, so the two decoders stay in the same state.
+    pub fn pass(&mut self, ts: f64) {
+        self.stats.frames += 1;
+        self.stats.packets += 1;
+        self.clock = self.clock.max(ts);
+        self.fragments
+            .expire(self.clock, &mut self.stats, &mut |_| {
+                debug_assert!(false, "a passed frame released fragments")
+            });
     }
 
     /// End of input: releases every fragment still held, as port-less packets, in file order.
@@ -597,6 +625,64 @@ mod tests {
         assert_eq!(
             (s.fragments, s.fragments_held, s.fragments_orphaned),
             (2, 0, 0)
+        );
+    }
+
+    /// What scanning threads rely on: a decoder that passes the frames another decoder found
+    /// plain, and decodes the rest, emits the same packets for the rest and ends in the same
+    /// state (clock, fragment tables, counts) — with fragments held, released, timed out
+    /// and out-of-order times among the plain frames.
+    #[test]
+    fn passing_the_plain_frames_another_decoder_decoded_keeps_the_same_state() {
+        let (first, later) = v4_fragments();
+        let mut other = ipv4(proto::UDP, B, A, &[], &[3; 8]);
+        set_v4_fragment(&mut other, 78, 64, false);
+        let plain = tcp_v4(TcpFlags::ACK, &[], &[]);
+        let frames = [
+            (link::RAW, 1.0, plain.clone()),
+            (link::RAW, 1.05, first),
+            // Times out the datagram of 1.05, releasing nothing: passed, it must still move
+            // the clock, or the follower would give the next fragment that datagram's ports.
+            (link::RAW, 40.0, plain.clone()),
+            (link::RAW, 20.0, later),
+            // Releases the fragment of 20.0 (timed out): not plain.
+            (link::RAW, 90.0, plain.clone()),
+            (link::RAW, 2.0, plain.clone()),
+            (link::RAW, 2.1, other.clone()),
+            (link::RAW, 2.2, plain.clone()),
+            // Not decodable: never plain.
+            (link::RAW, 2.3, vec![0x45, 0, 0]),
+            (link::RAW, 200.1, other),
+            (link::RAW, 200.2, plain),
+        ];
+        let config = DecodeConfig::default();
+        let (mut leader, mut follower) = (Decoder::new(config), Decoder::new(config));
+        let (mut led, mut followed) = (Vec::new(), Vec::new());
+        let mut passed = 0;
+        for (lt, ts, f) in &frames {
+            let wire = f.len() as u32;
+            leader.decode(*lt, *ts, f, wire, &mut |v| led.push(v.without_bytes()));
+            if leader.last_was_plain() {
+                // The follower will not see this packet: it is another thread's.
+                let plain_packet = led.pop();
+                assert_eq!(plain_packet.map(|v| v.ts), Some(*ts));
+                follower.pass(*ts);
+                passed += 1;
+            } else {
+                follower.decode(*lt, *ts, f, wire, &mut |v| followed.push(v.without_bytes()));
+            }
+        }
+        leader.finish(&mut |v| led.push(v));
+        follower.finish(&mut |v| followed.push(v));
+        // At 1.0, 40.0, 2.0 and 200.2.
+        assert_eq!(passed, 4, "the plain frames that released nothing else");
+        assert_eq!(format!("{led:?}"), format!("{followed:?}"));
+        assert_eq!(leader.stats(), follower.stats());
+        assert_eq!(leader.clock.to_bits(), follower.clock.to_bits());
+        assert!(
+            leader.stats().fragments_orphaned > 0,
+            "{:?}",
+            leader.stats()
         );
     }
 

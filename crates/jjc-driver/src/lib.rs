@@ -20,6 +20,7 @@ mod error;
 mod features;
 mod info;
 mod inputs;
+mod key_ring;
 mod native;
 mod parallel;
 mod pipeline;

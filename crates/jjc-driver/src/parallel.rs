@@ -20,8 +20,9 @@ use jjc_output::RowEncoder;
 
 use crate::error::PipelineError;
 use crate::features::{CompiledFeatures, FlowState, KernelHandler};
+use crate::key_ring::KeyRing;
 use crate::pipeline::{RowWriter, discard, format_row};
-use crate::scan::{Batches, FlowTableOf, ROWS_IN_FLIGHT_BYTES, Report, Share, scan};
+use crate::scan::{Batches, FlowTableOf, ROWS_IN_FLIGHT_BYTES, Report, Share, Sharing, scan};
 use crate::warmup::Warmup;
 
 /// The settings of one parallel run.
@@ -91,10 +92,12 @@ where
     ) -> Result<(), PipelineError> {
         let threads = others.len() + 1;
         let written = Written::default();
+        let ring = KeyRing::default();
         let encoder = out.encoder();
         std::thread::scope(|scope| {
             let (part_tx, part_rx) = channel::<Part>();
             let written = &written;
+            let ring = &ring;
             let mut workers = Vec::with_capacity(others.len());
             for (i, mut mine) in others.into_iter().enumerate() {
                 let mut hand = Handing::new(part_tx.clone(), encoder.clone(), label, written);
@@ -105,7 +108,14 @@ where
                 workers.push(scope.spawn(move || {
                     let stop_others = StopOthersUnlessDone(written, false);
                     let mut table = self.table()?;
-                    let result = scan(&mut table, &mut mine, share, None, &mut hand);
+                    let result = scan(
+                        &mut table,
+                        &mut mine,
+                        share,
+                        Sharing::Follow(ring),
+                        None,
+                        &mut hand,
+                    );
                     stop_others.done_if(result.is_ok());
                     result
                 }));
@@ -125,9 +135,10 @@ where
                 of: threads,
             };
             let stop_others = StopOthersUnlessDone(written, false);
-            let mine = self
-                .table()
-                .and_then(|mut table| scan(&mut table, readers, share, Some(report), &mut hand));
+            let mine = self.table().and_then(|mut table| {
+                let lead = Sharing::Lead(ring);
+                scan(&mut table, readers, share, lead, Some(report), &mut hand)
+            });
             stop_others.done_if(mine.is_ok());
             drop(hand);
             let stopped = || PipelineError::Config("a worker thread stopped unexpectedly".into());

@@ -15,7 +15,7 @@ use crate::error::PipelineError;
 use crate::features::{Backend, CompiledFeatures, FlowState, KernelHandler};
 use crate::inputs::Input;
 use crate::parallel::Parallel;
-use crate::scan::{Batches, FlowTableOf, Report, Share, scan};
+use crate::scan::{Batches, FlowTableOf, Report, Share, Sharing, scan};
 use crate::summary::RunSummary;
 use crate::table::Table;
 use crate::warmup::Warmup;
@@ -263,7 +263,14 @@ impl Pipeline {
             label,
             ended: Vec::new(),
         };
-        scan(&mut table, readers, Share::ALL, Some(report), &mut direct)
+        scan(
+            &mut table,
+            readers,
+            Share::ALL,
+            Sharing::Alone,
+            Some(report),
+            &mut direct,
+        )
     }
 }
 

@@ -3,10 +3,16 @@
 //! out at fixed checkpoints.
 //!
 //! One thread owns every partition; with several threads, each walks the whole capture itself
-//! (records are cheap to find and decode) and keeps one share of the partitions. A thread sees
-//! every packet, so it keeps the capture clock and the checkpoints exactly as one thread does,
-//! and a partition gets the same packets, clocks and checkpoints whichever thread owns it:
-//! the same flows end with the same values. No packet crosses threads.
+//! (records are cheap to find) and keeps one share of the partitions. A thread sees every
+//! record, so it keeps the capture clock and the checkpoints exactly as one thread does, and a
+//! partition gets the same packets, clocks and checkpoints whichever thread owns it: the same
+//! flows end with the same values. No packet crosses threads.
+//!
+//! Only the first thread (the leader) decodes and keys every record. It publishes, for each
+//! record that was one plain packet, that packet's partition ([`KeyRing`]); another thread
+//! that finds a record there, and does not own its partition, passes it without decoding it
+//! (its decoder's clock and fragment timeouts advance as decoding would advance them). The
+//! leader is given a smaller share of the partitions to make up for decoding everything.
 
 use jjc_abi::PacketView;
 use jjc_capture::CaptureReader;
@@ -16,6 +22,7 @@ use jjc_kernel::Exec;
 
 use crate::error::PipelineError;
 use crate::features::KernelHandler;
+use crate::key_ring::KeyRing;
 use crate::pipeline::{CHECKPOINT_PACKETS, PROGRESS_RECORDS, Progress, account_reader};
 use crate::summary::RunSummary;
 
@@ -26,7 +33,9 @@ const RELEASE_RECORDS: u64 = 4096;
 /// The flow table of one thread.
 pub(crate) type FlowTableOf<'k, E> = FlowTable<KernelHandler<'k, E>>;
 
-/// Which partitions a thread owns: those equal to `index` modulo `of`.
+/// Which partitions a thread owns: a fixed assignment for each thread count, with the
+/// leader (thread 0) owning fewer than the others when there are several (it alone decodes
+/// every record).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Share {
     /// This thread's number.
@@ -35,21 +44,66 @@ pub(crate) struct Share {
     pub(crate) of: usize,
 }
 
+/// What decoding and keying a packet costs the leader, relative to what a follower pays for
+/// the packets it owns (their features, plus decoding them again). Sets the leader's share:
+/// with `n` threads, the leader owns `(1 - w (n - 2)) / (n + w)` of the partitions, which
+/// makes its walk plus its share cost what a follower's passing plus its share costs.
+/// Measured rather than derived: on the benchmark capture with JJ-CORE, two threads ran
+/// fastest with the leader owning 40–44% (`docs/performance.md`); 0.3 gives 43%.
+const DECODE_COST: f64 = 0.3;
+
 impl Share {
     /// Every partition: a run on one thread.
     pub(crate) const ALL: Share = Share { index: 0, of: 1 };
 
+    /// The thread that owns each of `partitions` partitions. Partitions are dealt in order
+    /// to the thread furthest below its share, so each thread's partitions are spread evenly.
+    fn owners(self, partitions: usize) -> Vec<usize> {
+        let threads = self.of.max(1);
+        let n = threads as f64;
+        let leader = ((1.0 - DECODE_COST * (n - 2.0)) / (n + DECODE_COST)).clamp(0.0, 1.0);
+        let weights: Vec<f64> = (0..threads)
+            .map(|t| match (threads, t) {
+                (1, _) => 1.0,
+                (_, 0) => leader,
+                _ => (1.0 - leader) / (n - 1.0),
+            })
+            .collect();
+        let mut dealt = vec![0usize; threads];
+        (0..partitions)
+            .map(|p| {
+                let due = |t: usize| weights[t] * (p + 1) as f64 - dealt[t] as f64;
+                let owner = (0..threads)
+                    .reduce(|best, t| if due(t) > due(best) { t } else { best })
+                    .unwrap_or(0);
+                dealt[owner] += 1;
+                owner
+            })
+            .collect()
+    }
+
     /// The partitions this thread owns, as a bit per partition (there are at most 64).
     fn mask(self, partitions: usize) -> u64 {
-        (0..partitions.min(64))
-            .filter(|p| p % self.of.max(1) == self.index)
+        self.partitions(partitions.min(64))
             .fold(0, |m, p| m | 1 << p)
     }
 
     /// This thread's partitions, in order.
     fn partitions(self, partitions: usize) -> impl Iterator<Item = usize> {
-        (self.index..partitions).step_by(self.of.max(1))
+        let owners = self.owners(partitions);
+        (0..partitions).filter(move |&p| owners[p] == self.index)
     }
+}
+
+/// What a thread shares of its walk with the others.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Sharing<'r> {
+    /// A run on one thread: nothing.
+    Alone,
+    /// The leader: decodes every record and publishes their partitions.
+    Lead(&'r KeyRing),
+    /// Another thread: passes the records the leader published for others' partitions.
+    Follow(&'r KeyRing),
 }
 
 /// Batches a thread may hand ahead of the output before it waits (`CHECKPOINT_PACKETS`
@@ -105,6 +159,7 @@ pub(crate) fn scan<E: Exec>(
     table: &mut FlowTableOf<'_, E>,
     readers: &mut [CaptureReader],
     share: Share,
+    sharing: Sharing<'_>,
     mut report: Option<Report<'_, '_>>,
     batches: &mut impl Batches<E>,
 ) -> Result<(), PipelineError> {
@@ -115,7 +170,11 @@ pub(crate) fn scan<E: Exec>(
         packets: 0,
         owned: share.mask(partitions),
         partitions,
+        last_partition: 0,
     };
+    // Records walked so far over all readers: the leader and the others number them alike.
+    let mut index = 0u64;
+
     let mut seq = 0u64;
     let mut next_checkpoint = CHECKPOINT_PACKETS;
     for reader in readers.iter_mut() {
@@ -125,9 +184,32 @@ pub(crate) fn scan<E: Exec>(
         let mut records = 0u64;
         while let Some(rec) = reader.next_record()? {
             records += 1;
-            decoder.decode(rec.link_type, rec.ts, rec.data, rec.orig_len, &mut |pkt| {
-                walk.take(table, pkt)
-            });
+            match sharing {
+                Sharing::Alone => {
+                    decoder.decode(rec.link_type, rec.ts, rec.data, rec.orig_len, &mut |pkt| {
+                        walk.take(table, pkt)
+                    });
+                }
+                Sharing::Lead(ring) => {
+                    decoder.decode(rec.link_type, rec.ts, rec.data, rec.orig_len, &mut |pkt| {
+                        walk.take(table, pkt)
+                    });
+                    let plain = decoder.last_was_plain();
+                    ring.publish(index, plain.then_some(walk.last_partition));
+                }
+                Sharing::Follow(ring) => match ring.partition(index) {
+                    Some(p) if walk.owned >> p & 1 == 0 => {
+                        decoder.pass(rec.ts);
+                        walk.pass(rec.ts);
+                    }
+                    _ => {
+                        decoder.decode(rec.link_type, rec.ts, rec.data, rec.orig_len, &mut |pkt| {
+                            walk.take(table, pkt)
+                        })
+                    }
+                },
+            }
+            index += 1;
             if walk.packets >= next_checkpoint {
                 next_checkpoint = walk.packets + CHECKPOINT_PACKETS;
                 table.advance_clock(walk.clock);
@@ -191,6 +273,8 @@ struct Walk {
     /// The partitions this thread owns, a bit each.
     owned: u64,
     partitions: usize,
+    /// The partition of the last packet taken: what the leader publishes of a plain record.
+    last_partition: usize,
 }
 
 impl Walk {
@@ -204,9 +288,19 @@ impl Walk {
         let key = FlowKey::of(&pkt);
         let hash = partition_hash(&key);
         let p = partition_of(hash, self.partitions);
+        self.last_partition = p;
         if self.owned >> p & 1 == 1 {
             table.process_in(p, &mut pkt, &key, hash, self.clock);
         }
+    }
+
+    /// Sees a packet of another thread's partition at `ts` without decoding it.
+    #[inline]
+    fn pass(&mut self, ts: f64) {
+        if ts > self.clock {
+            self.clock = ts;
+        }
+        self.packets += 1;
     }
 }
 
@@ -214,4 +308,161 @@ fn progress_of<'a, 'p: 'a>(
     report: &'a mut Option<Report<'_, 'p>>,
 ) -> Option<&'a mut (dyn Progress + 'p)> {
     report.as_mut().and_then(|r| r.progress.as_deref_mut())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use jjc_flow::{EndedFlow, FlowConfig};
+    use jjc_kernel::Interpreter;
+
+    use super::*;
+    use crate::features::{Backend, CompiledFeatures, FeatureConfig, FlowState};
+    use crate::pipeline::format_row;
+
+    /// A row handed: its batch, what orders it within the batch (event time, partition,
+    /// key), and its values as text.
+    type Row = (u64, f64, u32, FlowKey, String);
+
+    /// Every row handed.
+    #[derive(Default)]
+    struct Collect {
+        rows: Vec<Row>,
+        ended: Vec<EndedFlow<FlowState>>,
+    }
+
+    impl<E: Exec> Batches<E> for Collect {
+        fn hand(
+            &mut self,
+            table: &mut FlowTableOf<'_, E>,
+            seq: u64,
+            _: usize,
+        ) -> Result<bool, PipelineError> {
+            table.drain_ended(&mut self.ended);
+            let (mut text, mut values) = (Vec::new(), Vec::new());
+            for mut flow in self.ended.drain(..) {
+                format_row(&mut flow, None, table, None, &mut text, &mut values)?;
+                let row = format!("{values:?}");
+                self.rows
+                    .push((seq, flow.event_time, flow.partition, flow.key, row));
+            }
+            Ok(true)
+        }
+
+        fn wait_for_output(&mut self, _: u64, _: u64) -> bool {
+            true
+        }
+
+        fn wait_for_room(&mut self, _: u64, _: u64) -> bool {
+            true
+        }
+    }
+
+    /// The rows of `capture` walked by one thread with `share` and `sharing`, in the order the
+    /// output writes them; `None` if the capture does not open or ends in an error.
+    fn rows(
+        features: &CompiledFeatures,
+        capture: &Path,
+        share: Share,
+        sharing: Sharing<'_>,
+    ) -> Option<Vec<Row>> {
+        let flow = FlowConfig {
+            // Flows end at many checkpoints, not only at the end of input.
+            idle_timeout: 0.5,
+            ..FlowConfig::default()
+        };
+        let handler = KernelHandler::new(features, Interpreter::new(features.kernel()));
+        let mut table = FlowTable::new(flow, handler).ok()?;
+        let mut readers = vec![CaptureReader::open(capture).ok()?];
+        let mut collect = Collect::default();
+        scan(&mut table, &mut readers, share, sharing, None, &mut collect).ok()?;
+        let mut rows = collect.rows;
+        sort(&mut rows);
+        Some(rows)
+    }
+
+    /// Puts rows in output order: by batch, then as the output thread orders a batch.
+    fn sort(rows: &mut [Row]) {
+        rows.sort_by(|a, b| {
+            (a.0.cmp(&b.0))
+                .then(a.1.total_cmp(&b.1))
+                .then(a.2.cmp(&b.2))
+                .then(a.3.cmp(&b.3))
+        });
+    }
+
+    /// A generated capture of several checkpoints' packets (VLAN tags included), the
+    /// repository's sample capture, and the shared captures when they are there.
+    fn captures(dir: &Path) -> Vec<PathBuf> {
+        let generated = dir.join("synth.pcap");
+        let synth = jjc_synth::SynthConfig {
+            seed: 7,
+            target_packets: Some(5 * CHECKPOINT_PACKETS),
+            vlan: true,
+            ..jjc_synth::SynthConfig::default()
+        };
+        let file = std::fs::File::create(&generated).expect("a temporary file");
+        jjc_synth::write_capture(&synth, file).expect("a synthetic capture");
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut found = vec![generated, manifest.join("../../tests/data/sample.pcap")];
+        let shared = std::env::var_os("JJ_SHARED")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| manifest.join("../../../shared"));
+        if let Ok(dir) = std::fs::read_dir(shared.join("captures")) {
+            let mut shared: Vec<PathBuf> = dir.filter_map(|e| Some(e.ok()?.path())).collect();
+            shared.sort();
+            found.extend(shared.into_iter().filter(|p| p.is_file()));
+        }
+        found
+    }
+
+    #[test]
+    fn the_leader_owns_fewer_partitions_and_every_partition_has_one_owner() {
+        assert_eq!(Share::ALL.partitions(64).count(), 64);
+        for threads in 2..=9 {
+            let owned: Vec<Vec<usize>> = (0..threads)
+                .map(|index| Share { index, of: threads }.partitions(64).collect())
+                .collect();
+            let mut all: Vec<usize> = owned.iter().flatten().copied().collect();
+            all.sort_unstable();
+            assert_eq!(all, (0..64).collect::<Vec<_>>(), "{threads} threads");
+            let (leader, followers) = (owned[0].len(), &owned[1..]);
+            assert!(followers.iter().all(|f| f.len() >= leader), "{owned:?}");
+            let sizes: Vec<usize> = followers.iter().map(Vec::len).collect();
+            let spread = sizes.iter().max().unwrap_or(&0) - sizes.iter().min().unwrap_or(&0);
+            assert!(spread <= 1, "followers share alike: {sizes:?}");
+        }
+        assert_eq!(Share { index: 0, of: 2 }.partitions(64).count(), 28);
+    }
+
+    /// A follower that finds every record published (the leader ran first) passes the
+    /// leader's records, yet the two together hand exactly the rows one thread hands.
+    #[test]
+    fn a_follower_passing_the_leader_s_records_hands_the_same_rows() {
+        let features = CompiledFeatures::load(&FeatureConfig::default(), Backend::Interp)
+            .expect("the standard library compiles");
+        let (lead, follow) = (Share { index: 0, of: 2 }, Share { index: 1, of: 2 });
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let mut passed_somewhere = false;
+        for capture in captures(dir.path()) {
+            let Some(alone) = rows(&features, &capture, Share::ALL, Sharing::Alone) else {
+                continue;
+            };
+            let ring = KeyRing::default();
+            let led = rows(&features, &capture, lead, Sharing::Lead(&ring));
+            let followed = rows(&features, &capture, follow, Sharing::Follow(&ring));
+            let (Some(led), Some(followed)) = (led, followed) else {
+                panic!("{}: a shared walk failed", capture.display());
+            };
+            let mut together: Vec<_> = led.into_iter().chain(followed).collect();
+            sort(&mut together);
+            assert!(together == alone, "{}: rows differ", capture.display());
+            let follower_owns = follow.mask(64);
+            passed_somewhere |= (0..1 << 16)
+                .filter_map(|i| ring.partition(i))
+                .any(|p| follower_owns >> p & 1 == 0);
+        }
+        assert!(passed_somewhere, "the follower passed no record");
+    }
 }
