@@ -13,7 +13,7 @@ use std::sync::Arc;
 use jjc_abi::{CellSink, Column, ColumnType, Value};
 
 use crate::OutputError;
-use crate::text::{NumberBuffers, write_csv_field, write_json_string};
+use crate::text::{write_csv_field, write_float, write_int, write_json_string};
 
 /// How the encoded rows of one format are laid out.
 #[derive(Debug, Clone)]
@@ -51,7 +51,6 @@ impl RowLayout {
 pub(crate) struct RowBytes {
     columns: Arc<[Column]>,
     layout: RowLayout,
-    numbers: NumberBuffers,
 }
 
 impl std::fmt::Debug for RowBytes {
@@ -65,11 +64,7 @@ impl std::fmt::Debug for RowBytes {
 
 impl RowBytes {
     pub(crate) fn new(columns: Arc<[Column]>, layout: RowLayout) -> RowBytes {
-        RowBytes {
-            columns,
-            layout,
-            numbers: NumberBuffers::default(),
-        }
+        RowBytes { columns, layout }
     }
 
     /// Appends the row `fill` gives (a text row with its line end). A row that does not fit
@@ -83,7 +78,6 @@ impl RowBytes {
         let mut cells = CellWriter {
             columns: &self.columns,
             layout: &self.layout,
-            numbers: &mut self.numbers,
             out,
             count: 0,
             mismatch: None,
@@ -111,7 +105,6 @@ impl RowBytes {
 pub struct CellWriter<'a> {
     columns: &'a [Column],
     layout: &'a RowLayout,
-    numbers: &'a mut NumberBuffers,
     out: &'a mut Vec<u8>,
     /// Cells given so far.
     count: usize,
@@ -224,7 +217,7 @@ impl CellSink for CellWriter<'_> {
             if self.is_binary() {
                 self.out.extend_from_slice(&value.to_le_bytes());
             } else {
-                self.numbers.write_int(self.out, value);
+                write_int(self.out, value);
             }
         }
     }
@@ -236,7 +229,7 @@ impl CellSink for CellWriter<'_> {
             } else if self.is_json() && !value.is_finite() {
                 self.out.extend_from_slice(b"null");
             } else {
-                self.numbers.write_float(self.out, value);
+                write_float(self.out, value);
             }
         }
     }

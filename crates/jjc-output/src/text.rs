@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 use std::ptr;
 
-/// Integral floats below this magnitude are written through the integer formatter, which
+/// Integral floats below this magnitude are written through the integer writer, which
 /// gives the shortest round-trip text too (the integer and `.0`; exponents start at 1e16).
 const INTEGRAL_FAST_PATH: f64 = 1e15;
 
@@ -11,109 +11,103 @@ const INTEGRAL_FAST_PATH: f64 = 1e15;
 /// writes without it (`1e16`).
 const POSITIVE_EXPONENTS: f64 = 1e16;
 
-/// Reusable buffers for the text of numbers.
-#[derive(Default)]
-pub(crate) struct NumberBuffers {
-    floats: zmij::Buffer,
-    ints: itoa::Buffer,
-}
+/// The room zmij may write into for one float: its whole buffer.
+const FLOAT_ROOM: usize = size_of::<zmij::Buffer>();
 
-/// A clone is fresh buffers: they hold nothing between two numbers.
-impl Clone for NumberBuffers {
-    fn clone(&self) -> Self {
-        NumberBuffers::default()
-    }
-}
+// `write_float` lends zmij the vector's spare room as its buffer: that is sound only while
+// the buffer is plain bytes, with no alignment (a single `[MaybeUninit<u8>; 24]`).
+const _: () = assert!(FLOAT_ROOM == 24 && align_of::<zmij::Buffer>() == 1);
 
-impl NumberBuffers {
-    /// Writes an integer.
-    #[inline]
-    pub(crate) fn write_int(&mut self, out: &mut Vec<u8>, value: i64) {
-        append_short(out, self.ints.format(value).as_bytes());
-    }
+/// The most bytes an `i64`'s text takes (`-9223372036854775808`).
+const INT_ROOM: usize = 20;
 
-    /// Writes a float as its shortest round-trip text (`0.1`, `1.0`, `1e-7`, `1e16`), or
-    /// `nan`, `inf`, `-inf`: Python's `float()` and pandas read every one of them back
-    /// exactly. Integral values (counts, lengths and ports kept as floats are common in
-    /// feature tables) take a faster path with the same text.
-    #[inline]
-    pub(crate) fn write_float(&mut self, out: &mut Vec<u8>, value: f64) {
-        // `as i64` saturates and maps NaN to 0, so the round trip holds only for integral
-        // values in range (and is cheaper than `trunc` on baseline x86_64, which calls libm).
-        let whole = value as i64;
-        if whole as f64 == value && value.abs() < INTEGRAL_FAST_PATH {
-            if whole == 0 && value.is_sign_negative() {
-                return out.extend_from_slice(b"-0.0");
-            }
-            append_short(out, self.ints.format(whole).as_bytes());
-            return out.extend_from_slice(b".0");
-        }
-        if value.is_nan() {
-            return out.extend_from_slice(b"nan");
-        }
-        if value.is_infinite() {
-            return out.extend_from_slice(if value > 0.0 { b"inf" } else { b"-inf" });
-        }
-        let text = self.floats.format_finite(value);
-        if value.abs() >= POSITIVE_EXPONENTS
-            && let Some((mantissa, exponent)) = text.split_once("e+")
-        {
-            append_short(out, mantissa.as_bytes());
-            out.push(b'e');
-            return append_short(out, exponent.as_bytes());
-        }
-        append_short(out, text.as_bytes())
-    }
-}
+/// `00`, `01`, … `99`: two digits at a time.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
 
-/// Appends `bytes` to `out` as `extend_from_slice` does, but copies the short texts of
-/// numbers (a cell's usual 1–24 bytes) with two fixed-size, possibly overlapping moves rather
-/// than a call to `memcpy`: numbers are most of a feature table's text, and the call was
-/// about a twentieth of a CSV run's time.
-#[inline(always)]
-pub(crate) fn append_short(out: &mut Vec<u8>, bytes: &[u8]) {
-    let n = bytes.len();
-    if n > 32 {
-        return out.extend_from_slice(bytes);
-    }
-    out.reserve(n);
-    let len = out.len();
-    let src = bytes.as_ptr();
-    // SAFETY: `reserve` left room for `n` bytes after `len`, and every move below reads
-    // inside `bytes` and writes inside `out[len..len + n]`: each pair of chunks of `k`
-    // bytes is taken only when `k <= n`, the second starting at `n - k`. The bytes are then
-    // all written (the chunks cover `0..n`), so `set_len` exposes no uninitialised byte.
+/// Writes an integer in decimal, straight into `out`'s spare room.
+///
+/// Numbers are most of a feature table's text. Formatting them in a buffer of their own and
+/// copying the text over cost a copy per cell, and the copy's wide loads stalled on the
+/// formatter's narrow stores that had just written the same bytes.
+#[inline]
+pub(crate) fn write_int(out: &mut Vec<u8>, value: i64) {
+    let mut rest = value.unsigned_abs();
+    let digits = rest.checked_ilog10().map_or(1, |log| log as usize + 1);
+    let len = digits + usize::from(value < 0);
+    out.reserve(INT_ROOM);
+    let at = out.len();
+    // SAFETY: `reserve` left at least `INT_ROOM >= len` bytes of room after `at`. The sign
+    // goes at `at` and the digits fill `at + len - digits .. at + len`, two at a time from
+    // the end: `digits` is the number's exact count of decimal digits, so the last pair or
+    // digit lands on the first digit's place and every byte of `at..at + len` is written
+    // before `set_len` exposes it.
     unsafe {
-        let dst = out.as_mut_ptr().add(len);
-        if n >= 16 {
-            copy_pair::<16>(src, dst, n);
-        } else if n >= 8 {
-            copy_pair::<8>(src, dst, n);
-        } else if n >= 4 {
-            copy_pair::<4>(src, dst, n);
+        let start = out.as_mut_ptr().add(at);
+        *start = b'-';
+        let mut end = start.add(len);
+        while rest >= 100 {
+            let pair = (rest % 100) as usize * 2;
+            rest /= 100;
+            end = end.sub(2);
+            ptr::copy_nonoverlapping(DIGIT_PAIRS.as_ptr().add(pair), end, 2);
+        }
+        if rest >= 10 {
+            ptr::copy_nonoverlapping(DIGIT_PAIRS.as_ptr().add(rest as usize * 2), end.sub(2), 2);
         } else {
-            for i in 0..n {
-                *dst.add(i) = *src.add(i);
-            }
+            *end.sub(1) = b'0' + rest as u8;
         }
-        out.set_len(len + n);
+        out.set_len(at + len);
     }
 }
 
-/// Copies `n` bytes (`K <= n <= 2 * K`) from `src` to `dst` as two moves of `K` bytes, the
-/// first at 0 and the second at `n - K`.
-///
-/// # Safety
-///
-/// `src` must be readable and `dst` writable for `n` bytes, and the two must not overlap.
-#[inline(always)]
-unsafe fn copy_pair<const K: usize>(src: *const u8, dst: *mut u8, n: usize) {
-    // SAFETY: the caller's contract, with `K <= n`, keeps both moves inside the `n` bytes.
+/// Writes a float as its shortest round-trip text (`0.1`, `1.0`, `1e-7`, `1e16`), or `nan`,
+/// `inf`, `-inf`: Python's `float()` and pandas read every one of them back exactly.
+/// Integral values (counts, lengths and ports kept as floats are common in feature tables)
+/// take a faster path with the same text.
+#[inline]
+pub(crate) fn write_float(out: &mut Vec<u8>, value: f64) {
+    // `as i64` saturates and maps NaN to 0, so the round trip holds only for integral
+    // values in range (and is cheaper than `trunc` on baseline x86_64, which calls libm).
+    let whole = value as i64;
+    if whole as f64 == value && value.abs() < INTEGRAL_FAST_PATH {
+        if whole == 0 && value.is_sign_negative() {
+            return out.extend_from_slice(b"-0.0");
+        }
+        write_int(out, whole);
+        return out.extend_from_slice(b".0");
+    }
+    if value.is_nan() {
+        return out.extend_from_slice(b"nan");
+    }
+    if value.is_infinite() {
+        return out.extend_from_slice(if value > 0.0 { b"inf" } else { b"-inf" });
+    }
+    out.reserve(FLOAT_ROOM);
+    let at = out.len();
+    let room = out.spare_capacity_mut().as_mut_ptr().cast::<zmij::Buffer>();
+    // SAFETY: the spare room holds at least `FLOAT_ROOM` bytes, and a `zmij::Buffer` is
+    // exactly that many bytes that may hold anything, with no alignment (asserted above):
+    // the room is a valid buffer, lent to zmij for this one call. The text it returns lies
+    // inside the room; it is moved to the room's start if zmij put it elsewhere, so
+    // `set_len` exposes only bytes zmij wrote.
     unsafe {
-        let head = ptr::read_unaligned(src.cast::<[u8; K]>());
-        let tail = ptr::read_unaligned(src.add(n - K).cast::<[u8; K]>());
-        ptr::write_unaligned(dst.cast::<[u8; K]>(), head);
-        ptr::write_unaligned(dst.add(n - K).cast::<[u8; K]>(), tail);
+        let text = (*room).format_finite(value);
+        let (from, len) = (text.as_ptr(), text.len());
+        let to = room.cast::<u8>();
+        if from != to.cast_const() {
+            ptr::copy(from, to, len);
+        }
+        out.set_len(at + len);
+    }
+    if value.abs() >= POSITIVE_EXPONENTS
+        && let Some(plus) = out[at..].iter().position(|&b| b == b'+')
+    {
+        out.remove(at + plus);
     }
 }
 
@@ -194,10 +188,12 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
+    /// The text `write_float` appends after a cell already in the row.
     fn float(v: f64) -> String {
-        let mut out = Vec::new();
-        NumberBuffers::default().write_float(&mut out, v);
-        String::from_utf8(out).unwrap()
+        let mut out = b"x,".to_vec();
+        write_float(&mut out, v);
+        let text = String::from_utf8(out).unwrap();
+        text.strip_prefix("x,").unwrap().to_string()
     }
 
     #[test]
@@ -267,6 +263,44 @@ mod tests {
         }
         for v in values {
             assert_eq!(float(v), ryu_text(v), "{v:?} ({:#x})", v.to_bits());
+        }
+    }
+
+    #[test]
+    fn integers_are_written_as_display_writes_them() {
+        let mut values = vec![
+            0,
+            1,
+            -1,
+            9,
+            10,
+            99,
+            100,
+            -100,
+            101,
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+        ];
+        for power in 0..19 {
+            let p = 10i64.pow(power);
+            values.extend([p - 1, p, p + 1, -p + 1, -p, -p - 1]);
+        }
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push(x as i64);
+            values.push((x >> (x % 64)) as i64);
+        }
+        let mut out = Vec::new();
+        for v in values {
+            // Appended after text already in the vector, as a row's cells are.
+            out.clear();
+            out.extend_from_slice(b"x,");
+            write_int(&mut out, v);
+            assert_eq!(std::str::from_utf8(&out).unwrap(), format!("x,{v}"));
         }
     }
 

@@ -18,7 +18,7 @@ use crate::text::write_csv_field;
 /// Size of the output buffer.
 const BUFFER: usize = 256 * 1024;
 
-/// Writes rows of a text format into a buffered sink, formatting numbers in reusable buffers.
+/// Writes rows of a text format into a buffered sink.
 pub(crate) struct TextWriter {
     out: BufWriter<Sink>,
     text: RowBytes,
