@@ -27,6 +27,7 @@ mod kernel;
 mod lower;
 pub mod runtime;
 pub mod sketch;
+mod small_sort;
 pub mod testing;
 pub mod tls;
 

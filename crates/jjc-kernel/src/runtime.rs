@@ -585,7 +585,8 @@ pub unsafe extern "C" fn jjc_values_percentile(slot: i64, p: f64) -> f64 {
 
 /// Sorts floats (none of them NaN) in [`f64::total_cmp`] order. When none is negative (packet
 /// lengths, times and IATs, as a rule) their bit patterns sort the same way as integers,
-/// which is faster than comparing them as floats.
+/// which is faster than comparing them as floats, and short lists by a sorting network
+/// ([`crate::small_sort`]).
 pub(crate) fn sort_floats(values: &mut [f64]) {
     if values.iter().any(|v| v.is_sign_negative()) {
         values.sort_unstable_by(f64::total_cmp);
@@ -595,7 +596,7 @@ pub(crate) fn sort_floats(values: &mut [f64]) {
     // value of both; the slice is borrowed mutably for the cast's whole life.
     let bits =
         unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u64>(), values.len()) };
-    bits.sort_unstable();
+    crate::small_sort::sort_u64(bits);
 }
 
 /// [`Helper::ModePush`].
