@@ -1,7 +1,7 @@
 //! The ClientHello message and its JA3 fingerprint.
 
 use crate::extension::{self, Extensions};
-use crate::fingerprint::{md5_hex, push_joined};
+use crate::fingerprint::{md5_hex, push_decimal, push_joined};
 use crate::names::is_grease;
 use crate::reader::Reader;
 
@@ -125,7 +125,9 @@ impl ClientHello {
     /// decimal joined by `-`, GREASE left out of ciphers, extensions and groups; the version
     /// is the hello's own [`ClientHello::version`] (as JA3 and JoyfulJay use it).
     pub fn ja3_string(&self) -> String {
-        let mut s = format!("{},", self.version);
+        let mut s = String::with_capacity(128);
+        push_decimal(&mut s, self.version);
+        s.push(',');
         push_joined(&mut s, &self.cipher_suites, true);
         s.push(',');
         push_joined(&mut s, &self.extensions, true);

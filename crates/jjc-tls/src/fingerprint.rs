@@ -1,6 +1,7 @@
 //! The pieces of JA3/JA3S strings and their MD5 digests.
-
-use std::fmt::Write;
+//!
+//! Numbers and digests are written by hand rather than through `write!`: every TLS flow
+//! builds two of these strings, and the formatting machinery was most of their cost.
 
 use md5::{Digest, Md5};
 
@@ -9,34 +10,65 @@ use crate::names::is_grease;
 /// Appends `values` in decimal, joined by `-`, leaving out GREASE values when `drop_grease`.
 pub(crate) fn push_joined<T>(out: &mut String, values: &[T], drop_grease: bool)
 where
-    T: Copy + Into<u16> + std::fmt::Display,
+    T: Copy + Into<u16>,
 {
     let mut first = true;
     for &v in values {
-        if drop_grease && is_grease(v.into()) {
+        let v: u16 = v.into();
+        if drop_grease && is_grease(v) {
             continue;
         }
         if !first {
             out.push('-');
         }
         first = false;
-        let _ = write!(out, "{v}");
+        push_decimal(out, v);
+    }
+}
+
+/// Appends `value` in decimal.
+pub(crate) fn push_decimal(out: &mut String, value: u16) {
+    let mut digits = [0u8; 5];
+    let mut at = digits.len();
+    let mut rest = value;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
     }
 }
 
 /// The MD5 digest of `text` in lower-case hex (32 characters).
 pub(crate) fn md5_hex(text: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Md5::digest(text.as_bytes());
     let mut hex = String::with_capacity(32);
     for byte in digest.iter() {
-        let _ = write!(hex, "{byte:02x}");
+        hex.push(char::from(HEX[usize::from(byte >> 4)]));
+        hex.push(char::from(HEX[usize::from(byte & 15)]));
     }
     hex
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{md5_hex, push_joined};
+    use super::{md5_hex, push_decimal, push_joined};
+
+    #[test]
+    fn decimals_are_written_as_display_writes_them() {
+        let mut s = String::new();
+        for v in 0..=u16::MAX {
+            s.clear();
+            push_decimal(&mut s, v);
+            assert_eq!(s, v.to_string());
+        }
+    }
 
     #[test]
     fn md5_matches_the_rfc_1321_test_suite() {

@@ -1,7 +1,7 @@
 //! The ServerHello message and its JA3S fingerprint.
 
 use crate::extension::{self, Extensions};
-use crate::fingerprint::{md5_hex, push_joined};
+use crate::fingerprint::{md5_hex, push_decimal, push_joined};
 use crate::reader::Reader;
 
 /// What a ServerHello says, as far as its bytes go.
@@ -95,7 +95,11 @@ impl ServerHello {
     /// The JA3S string: `version,cipher,extensions` in decimal, extensions joined by `-`
     /// without GREASE; the version is the hello's own [`ServerHello::version`].
     pub fn ja3s_string(&self) -> String {
-        let mut s = format!("{},{},", self.version, self.cipher_suite);
+        let mut s = String::with_capacity(64);
+        push_decimal(&mut s, self.version);
+        s.push(',');
+        push_decimal(&mut s, self.cipher_suite);
+        s.push(',');
         push_joined(&mut s, &self.extensions, true);
         s
     }
