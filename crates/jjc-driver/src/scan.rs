@@ -186,7 +186,7 @@ pub(crate) fn scan<E: Exec>(
         while let Some(rec) = reader.next_record()? {
             records += 1;
             match sharing {
-                Sharing::Alone => {
+                Sharing::Alone | Sharing::Lead(_) => {
                     decoder.decode(
                         rec.link_type,
                         rec.ts,
@@ -194,17 +194,10 @@ pub(crate) fn scan<E: Exec>(
                         rec.orig_len,
                         &mut |mut pkt| walk.take(table, &mut pkt),
                     );
-                }
-                Sharing::Lead(ring) => {
-                    decoder.decode(
-                        rec.link_type,
-                        rec.ts,
-                        rec.data,
-                        rec.orig_len,
-                        &mut |mut pkt| walk.take(table, &mut pkt),
-                    );
-                    let plain = decoder.last_was_plain();
-                    ring.publish(index, plain.then_some(walk.last_partition));
+                    if let Sharing::Lead(ring) = sharing {
+                        let plain = decoder.last_was_plain();
+                        ring.publish(index, plain.then_some(walk.last_partition));
+                    }
                 }
                 Sharing::Follow(ring) => match ring.partition(index) {
                     Some(p) if walk.owned >> p & 1 == 0 => {
