@@ -3,21 +3,19 @@
 //!
 //! The form is private to one build of jjc: [`decode`] reads what [`encode`] of the same
 //! build wrote. Spans are stored without their file, which [`decode`] is given (every span
-//! of a parsed file is in that file). Integers are LEB128 varints (signed ones zigzagged),
-//! floats their 8 bits, strings and lists their length then their contents.
-//!
-//! Decoding checks everything it reads: malformed bytes give `None`, never a panic, and
-//! no length is trusted beyond the bytes that remain.
+//! of a parsed file is in that file). The form's integers, floats, strings and lists are
+//! [`crate::binary`]'s, and so is its checking: malformed bytes give `None`, never a panic.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::ast::*;
+use crate::binary::{self, Decode, Encode, Writer};
 use crate::nesting::MAX_NESTING;
 use crate::span::{FileId, Span};
 
 /// The bytes of `file`'s tree (its spans without their file).
 pub fn encode(file: &File) -> Vec<u8> {
-    let mut w = Writer(Vec::new());
+    let mut w = Writer::default();
     file.put(&mut w);
     w.0
 }
@@ -25,209 +23,42 @@ pub fn encode(file: &File) -> Vec<u8> {
 /// The tree [`encode`] wrote, its spans in `file`; `None` if `bytes` are not exactly such
 /// a tree.
 pub fn decode(bytes: &[u8], file: FileId) -> Option<File> {
-    let mut r = Reader {
-        bytes,
-        pos: 0,
-        file,
-        depth: 0,
-    };
+    let mut r = Reader::new(bytes, Context { file, depth: 0 });
     let tree = File::get(&mut r)?;
-    (r.pos == bytes.len()).then_some(tree)
+    r.is_at_end().then_some(tree)
 }
 
 /// Expressions nested deeper than this are refused (parsing allows [`MAX_NESTING`]).
 const MAX_DEPTH: usize = MAX_NESTING + 8;
 
-struct Writer(Vec<u8>);
-
-impl Writer {
-    fn u64(&mut self, mut v: u64) {
-        while v >= 0x80 {
-            self.0.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        self.0.push(v as u8);
-    }
-
-    fn tag(&mut self, t: u8) {
-        self.0.push(t);
-    }
-
-    fn len(&mut self, n: usize) {
-        self.u64(n as u64);
-    }
-
-    fn bytes(&mut self, b: &[u8]) {
-        self.len(b.len());
-        self.0.extend_from_slice(b);
-    }
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+/// What reading a tree needs besides its bytes.
+struct Context {
+    /// The file every span is in.
     file: FileId,
     /// Expressions entered and not yet left.
     depth: usize,
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let end = self.pos.checked_add(n)?;
-        let b = self.bytes.get(self.pos..end)?;
-        self.pos = end;
-        Some(b)
-    }
+type Reader<'a> = binary::Reader<'a, Context>;
 
-    fn tag(&mut self) -> Option<u8> {
-        Some(*self.take(1)?.first()?)
-    }
-
-    fn u64(&mut self) -> Option<u64> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.tag()?;
-            v |= u64::from(b & 0x7f).checked_shl(shift)?;
-            if b & 0x80 == 0 {
-                return Some(v);
-            }
-        }
-        None
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        u32::try_from(self.u64()?).ok()
-    }
-
-    /// A length, which cannot exceed the bytes left (every element takes at least one).
-    fn len(&mut self) -> Option<usize> {
-        let n = usize::try_from(self.u64()?).ok()?;
-        (n <= self.bytes.len() - self.pos).then_some(n)
-    }
-
-    fn bytes(&mut self) -> Option<&'a [u8]> {
-        let n = self.len()?;
-        self.take(n)
-    }
-}
-
-/// A value with a binary form.
-trait Codec: Sized {
-    fn put(&self, w: &mut Writer);
-    fn get(r: &mut Reader<'_>) -> Option<Self>;
-}
-
-impl Codec for u64 {
-    fn put(&self, w: &mut Writer) {
-        w.u64(*self);
-    }
-    fn get(r: &mut Reader<'_>) -> Option<Self> {
-        r.u64()
-    }
-}
-
-impl Codec for i64 {
-    fn put(&self, w: &mut Writer) {
-        w.u64(((self << 1) ^ (self >> 63)) as u64);
-    }
-    fn get(r: &mut Reader<'_>) -> Option<Self> {
-        let v = r.u64()?;
-        Some(((v >> 1) as i64) ^ -((v & 1) as i64))
-    }
-}
-
-impl Codec for f64 {
-    fn put(&self, w: &mut Writer) {
-        w.0.extend_from_slice(&self.to_bits().to_le_bytes());
-    }
-    fn get(r: &mut Reader<'_>) -> Option<Self> {
-        let b: [u8; 8] = r.take(8)?.try_into().ok()?;
-        Some(f64::from_bits(u64::from_le_bytes(b)))
-    }
-}
-
-impl Codec for bool {
-    fn put(&self, w: &mut Writer) {
-        w.tag(u8::from(*self));
-    }
-    fn get(r: &mut Reader<'_>) -> Option<Self> {
-        match r.tag()? {
-            0 => Some(false),
-            1 => Some(true),
-            _ => None,
-        }
-    }
-}
-
-impl Codec for String {
-    fn put(&self, w: &mut Writer) {
-        w.bytes(self.as_bytes());
-    }
-    fn get(r: &mut Reader<'_>) -> Option<Self> {
-        std::str::from_utf8(r.bytes()?).ok().map(str::to_string)
-    }
-}
-
-impl<T: Codec> Codec for Vec<T> {
-    fn put(&self, w: &mut Writer) {
-        w.len(self.len());
-        for x in self {
-            x.put(w);
-        }
-    }
-    fn get(r: &mut Reader<'_>) -> Option<Self> {
-        let n = r.len()?;
-        let mut v = Vec::with_capacity(n);
-        for _ in 0..n {
-            v.push(T::get(r)?);
-        }
-        Some(v)
-    }
-}
-
-impl<T: Codec> Codec for Option<T> {
-    fn put(&self, w: &mut Writer) {
-        match self {
-            None => w.tag(0),
-            Some(x) => {
-                w.tag(1);
-                x.put(w);
-            }
-        }
-    }
-    fn get(r: &mut Reader<'_>) -> Option<Self> {
-        match r.tag()? {
-            0 => Some(None),
-            1 => Some(Some(T::get(r)?)),
-            _ => None,
-        }
-    }
-}
-
-impl<T: Codec> Codec for Box<T> {
-    fn put(&self, w: &mut Writer) {
-        (**self).put(w);
-    }
-    fn get(r: &mut Reader<'_>) -> Option<Self> {
-        T::get(r).map(Box::new)
-    }
-}
-
-impl Codec for Span {
+impl Encode for Span {
     fn put(&self, w: &mut Writer) {
         w.u64(u64::from(self.start));
         w.u64(u64::from(self.end));
     }
+}
+
+impl Decode<Context> for Span {
     fn get(r: &mut Reader<'_>) -> Option<Self> {
         Some(Span {
-            file: r.file,
+            file: r.context.file,
             start: r.u32()?,
             end: r.u32()?,
         })
     }
 }
 
-impl Codec for IpAddr {
+impl Encode for IpAddr {
     fn put(&self, w: &mut Writer) {
         match self {
             IpAddr::V4(a) => {
@@ -240,6 +71,9 @@ impl Codec for IpAddr {
             }
         }
     }
+}
+
+impl Decode<Context> for IpAddr {
     fn get(r: &mut Reader<'_>) -> Option<Self> {
         match r.tag()? {
             4 => {
@@ -258,12 +92,15 @@ impl Codec for IpAddr {
 /// Structs: each field in order.
 macro_rules! fields {
     ($ty:ident { $($f:ident),* }) => {
-        impl Codec for $ty {
+        impl Encode for $ty {
             fn put(&self, w: &mut Writer) {
                 $(self.$f.put(w);)*
             }
+        }
+
+        impl Decode<Context> for $ty {
             fn get(r: &mut Reader<'_>) -> Option<Self> {
-                Some($ty { $($f: Codec::get(r)?),* })
+                Some($ty { $($f: Decode::get(r)?),* })
             }
         }
     };
@@ -332,7 +169,7 @@ fields!(Expect {
 /// Enums whose variants each hold one value: a tag, then the value.
 macro_rules! variants {
     ($ty:ident { $($tag:literal => $v:ident),* }) => {
-        impl Codec for $ty {
+        impl Encode for $ty {
             fn put(&self, w: &mut Writer) {
                 match self {
                     $($ty::$v(x) => {
@@ -341,9 +178,12 @@ macro_rules! variants {
                     })*
                 }
             }
+        }
+
+        impl Decode<Context> for $ty {
             fn get(r: &mut Reader<'_>) -> Option<Self> {
                 match r.tag()? {
-                    $($tag => Some($ty::$v(Codec::get(r)?)),)*
+                    $($tag => Some($ty::$v(Decode::get(r)?)),)*
                     _ => None,
                 }
             }
@@ -355,7 +195,7 @@ variants!(Item { 0 => Group, 1 => Table, 2 => Pattern, 3 => Const, 4 => Test });
 variants!(Member { 0 => Let, 1 => Use, 2 => Feature });
 variants!(TestPart { 0 => Flow, 1 => Packet, 2 => Expect });
 
-impl Codec for TableKey {
+impl Encode for TableKey {
     fn put(&self, w: &mut Writer) {
         match self {
             TableKey::Int(v) => {
@@ -382,23 +222,26 @@ impl Codec for TableKey {
             }
         }
     }
+}
+
+impl Decode<Context> for TableKey {
     fn get(r: &mut Reader<'_>) -> Option<Self> {
         Some(match r.tag()? {
-            0 => TableKey::Int(Codec::get(r)?),
+            0 => TableKey::Int(Decode::get(r)?),
             1 => TableKey::Range {
-                lo: Codec::get(r)?,
-                hi: Codec::get(r)?,
-                inclusive: Codec::get(r)?,
+                lo: Decode::get(r)?,
+                hi: Decode::get(r)?,
+                inclusive: Decode::get(r)?,
             },
-            2 => TableKey::Float(Codec::get(r)?),
-            3 => TableKey::Str(Codec::get(r)?),
-            4 => TableKey::Ip(Codec::get(r)?),
+            2 => TableKey::Float(Decode::get(r)?),
+            3 => TableKey::Str(Decode::get(r)?),
+            4 => TableKey::Ip(Decode::get(r)?),
             _ => return None,
         })
     }
 }
 
-impl Codec for SettingValue {
+impl Encode for SettingValue {
     fn put(&self, w: &mut Writer) {
         match self {
             SettingValue::Endpoint { ip, port } => {
@@ -424,28 +267,34 @@ impl Codec for SettingValue {
             }
         }
     }
+}
+
+impl Decode<Context> for SettingValue {
     fn get(r: &mut Reader<'_>) -> Option<Self> {
         Some(match r.tag()? {
             0 => SettingValue::Endpoint {
-                ip: Codec::get(r)?,
-                port: Codec::get(r)?,
+                ip: Decode::get(r)?,
+                port: Decode::get(r)?,
             },
             1 => SettingValue::Bytes(r.bytes()?.to_vec()),
-            2 => SettingValue::Int(Codec::get(r)?),
-            3 => SettingValue::Float(Codec::get(r)?),
-            4 => SettingValue::Words(Codec::get(r)?),
+            2 => SettingValue::Int(Decode::get(r)?),
+            3 => SettingValue::Float(Decode::get(r)?),
+            4 => SettingValue::Words(Decode::get(r)?),
             _ => return None,
         })
     }
 }
 
-impl Codec for UnaryOp {
+impl Encode for UnaryOp {
     fn put(&self, w: &mut Writer) {
         w.tag(match self {
             UnaryOp::Neg => 0,
             UnaryOp::Not => 1,
         });
     }
+}
+
+impl Decode<Context> for UnaryOp {
     fn get(r: &mut Reader<'_>) -> Option<Self> {
         match r.tag()? {
             0 => Some(UnaryOp::Neg),
@@ -464,34 +313,40 @@ const BINARY_OPS: [BinaryOp; 21] = {
     ]
 };
 
-impl Codec for BinaryOp {
+impl Encode for BinaryOp {
     fn put(&self, w: &mut Writer) {
         let tag = BINARY_OPS.iter().position(|op| op == self).unwrap_or(0);
         w.tag(tag as u8);
     }
+}
+
+impl Decode<Context> for BinaryOp {
     fn get(r: &mut Reader<'_>) -> Option<Self> {
         BINARY_OPS.get(usize::from(r.tag()?)).copied()
     }
 }
 
-impl Codec for Expr {
+impl Encode for Expr {
     fn put(&self, w: &mut Writer) {
         self.kind.put(w);
         self.span.put(w);
     }
+}
+
+impl Decode<Context> for Expr {
     fn get(r: &mut Reader<'_>) -> Option<Self> {
-        r.depth += 1;
-        if r.depth > MAX_DEPTH {
+        r.context.depth += 1;
+        if r.context.depth > MAX_DEPTH {
             return None;
         }
         let kind = ExprKind::get(r)?;
         let span = Span::get(r)?;
-        r.depth -= 1;
+        r.context.depth -= 1;
         Some(Expr { kind, span })
     }
 }
 
-impl Codec for ExprKind {
+impl Encode for ExprKind {
     fn put(&self, w: &mut Writer) {
         match self {
             ExprKind::Int(v) => {
@@ -569,28 +424,31 @@ impl Codec for ExprKind {
             ExprKind::Error => w.tag(16),
         }
     }
+}
+
+impl Decode<Context> for ExprKind {
     fn get(r: &mut Reader<'_>) -> Option<Self> {
         Some(match r.tag()? {
-            0 => ExprKind::Int(Codec::get(r)?),
-            1 => ExprKind::Float(Codec::get(r)?),
-            2 => ExprKind::Str(Codec::get(r)?),
+            0 => ExprKind::Int(Decode::get(r)?),
+            1 => ExprKind::Float(Decode::get(r)?),
+            2 => ExprKind::Str(Decode::get(r)?),
             3 => ExprKind::Bytes(r.bytes()?.to_vec()),
-            4 => ExprKind::Bool(Codec::get(r)?),
+            4 => ExprKind::Bool(Decode::get(r)?),
             5 => ExprKind::None,
-            6 => ExprKind::Ip(Codec::get(r)?),
-            7 => ExprKind::Name(Codec::get(r)?),
-            8 => ExprKind::Field(Codec::get(r)?, Codec::get(r)?),
-            9 => ExprKind::Index(Codec::get(r)?, Codec::get(r)?),
-            10 => ExprKind::Slice(Codec::get(r)?, Codec::get(r)?, Codec::get(r)?),
-            11 => ExprKind::Unary(Codec::get(r)?, Codec::get(r)?),
-            12 => ExprKind::Binary(Codec::get(r)?, Codec::get(r)?, Codec::get(r)?),
-            13 => ExprKind::If(Codec::get(r)?, Codec::get(r)?, Codec::get(r)?),
+            6 => ExprKind::Ip(Decode::get(r)?),
+            7 => ExprKind::Name(Decode::get(r)?),
+            8 => ExprKind::Field(Decode::get(r)?, Decode::get(r)?),
+            9 => ExprKind::Index(Decode::get(r)?, Decode::get(r)?),
+            10 => ExprKind::Slice(Decode::get(r)?, Decode::get(r)?, Decode::get(r)?),
+            11 => ExprKind::Unary(Decode::get(r)?, Decode::get(r)?),
+            12 => ExprKind::Binary(Decode::get(r)?, Decode::get(r)?, Decode::get(r)?),
+            13 => ExprKind::If(Decode::get(r)?, Decode::get(r)?, Decode::get(r)?),
             14 => ExprKind::Call {
-                func: Codec::get(r)?,
-                args: Codec::get(r)?,
-                filter: Codec::get(r)?,
+                func: Decode::get(r)?,
+                args: Decode::get(r)?,
+                filter: Decode::get(r)?,
             },
-            15 => ExprKind::List(Codec::get(r)?),
+            15 => ExprKind::List(Decode::get(r)?),
             16 => ExprKind::Error,
             _ => return None,
         })
@@ -672,44 +530,6 @@ mod tests {
     }
 
     #[test]
-    fn floats_keep_their_bits() {
-        let mut w = Writer(Vec::new());
-        for v in [-0.0, f64::INFINITY, 1e-300, f64::MIN_POSITIVE] {
-            v.put(&mut w);
-        }
-        let mut r = Reader {
-            bytes: &w.0,
-            pos: 0,
-            file: FileId(0),
-            depth: 0,
-        };
-        for v in [-0.0f64, f64::INFINITY, 1e-300, f64::MIN_POSITIVE] {
-            assert_eq!(f64::get(&mut r).map(f64::to_bits), Some(v.to_bits()));
-        }
-    }
-
-    #[test]
-    fn integers_round_trip_at_their_limits() {
-        let mut w = Writer(Vec::new());
-        let values = [0, 1, -1, 63, -64, 64, i64::MAX, i64::MIN];
-        for v in values {
-            v.put(&mut w);
-        }
-        u64::MAX.put(&mut w);
-        let mut r = Reader {
-            bytes: &w.0,
-            pos: 0,
-            file: FileId(0),
-            depth: 0,
-        };
-        for v in values {
-            assert_eq!(i64::get(&mut r), Some(v));
-        }
-        assert_eq!(u64::get(&mut r), Some(u64::MAX));
-        assert_eq!(r.pos, w.0.len());
-    }
-
-    #[test]
     fn damaged_bytes_are_refused_not_a_panic() {
         let Some(tree) = parse(FileId(0), EVERY_FORM).file else {
             panic!("the text parses");
@@ -739,12 +559,13 @@ mod tests {
             w.tag(11); // Unary
             UnaryOp::Neg.put(&mut w);
         }
-        let mut r = Reader {
-            bytes: &w.0,
-            pos: 0,
-            file: FileId(0),
-            depth: 0,
-        };
+        let mut r = Reader::new(
+            &w.0,
+            Context {
+                file: FileId(0),
+                depth: 0,
+            },
+        );
         assert_eq!(Expr::get(&mut r), None);
     }
 }

@@ -26,6 +26,7 @@ extern crate alloc;
 
 pub mod ast;
 pub mod ast_codec;
+pub mod binary;
 pub mod codes;
 mod diagnostic;
 pub mod literal;
