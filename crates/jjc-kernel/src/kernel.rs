@@ -68,6 +68,18 @@ pub struct Slot {
     pub kind: SlotKind,
 }
 
+/// The slots of `slots` that own a heap buffer, and its kind.
+pub(crate) fn buffer_slots(slots: &[Slot]) -> Vec<(usize, BufferKind)> {
+    slots
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match s.kind {
+            SlotKind::Buffer(k) => Some((i, k)),
+            SlotKind::Value(_) => None,
+        })
+        .collect()
+}
+
 /// Kernel-owned constant data, reached by `DataAddr`. Boxed: addresses never move.
 #[derive(Debug)]
 pub enum DataBlock {

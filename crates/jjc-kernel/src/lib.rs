@@ -24,6 +24,7 @@ pub mod int_text;
 mod interp;
 pub mod ir;
 mod kernel;
+pub mod kernel_codec;
 mod lower;
 pub mod runtime;
 pub mod sketch;

@@ -2485,14 +2485,7 @@ impl<'p> Lower<'p> {
             function: "finish",
             error,
         })?;
-        let buffers = slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| match s.kind {
-                SlotKind::Buffer(k) => Some((i, k)),
-                SlotKind::Value(_) => None,
-            })
-            .collect();
+        let buffers = crate::kernel::buffer_slots(&slots);
         Ok(Kernel {
             columns: self.columns,
             column_cells: self.column_cells,

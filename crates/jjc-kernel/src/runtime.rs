@@ -163,6 +163,11 @@ impl TableData {
         TableData { entries }
     }
 
+    /// The entries, as [`TableData::new`] took them.
+    pub(crate) fn entries(&self) -> &[[i64; 4]] {
+        &self.entries
+    }
+
     /// The order that sorts `entries` by low key: `order[i]` is the original index of the
     /// `i`-th sorted entry.
     pub fn sort_order(entries: &[[i64; 4]]) -> Vec<usize> {
