@@ -27,7 +27,7 @@ pub mod types;
 
 pub use commands::{MessageFormat, SchemaFormat, cmd_check, cmd_explain, cmd_list, cmd_schema};
 pub use hir::Program;
-pub use library::{FileOrigin, Library, LoadedFile, Sources};
+pub use library::{FileOrigin, Gathered, Library, LoadedFile, Sources};
 pub use pretty::pretty_program;
 pub use reference::{REGENERATE_FEATURES_MD, features_markdown};
 pub use select::{Selection, select_groups};

@@ -66,6 +66,51 @@ pub struct Library {
     pub files: Vec<LoadedFile>,
 }
 
+/// The files of a library, found and read but not yet parsed or checked
+/// ([`Library::gather`]).
+pub struct Gathered(Loader);
+
+impl Gathered {
+    /// Whether reading the files already failed (one could not be read, or is not UTF-8).
+    pub fn has_errors(&self) -> bool {
+        self.0.diags.has_errors()
+    }
+
+    /// Feeds `field` everything checking the files depends on, one field a call, in load
+    /// order: each file's origin (and its folder), path, name and text. Two gatherings that
+    /// feed the same fields check to the same library.
+    pub fn fingerprint(&self, field: &mut dyn FnMut(&[u8])) {
+        for f in &self.0.files {
+            match &f.origin {
+                FileOrigin::Embedded => field(b"embedded"),
+                FileOrigin::FeaturesDir(dir) => {
+                    field(b"features-dir");
+                    field(dir.as_os_str().as_encoded_bytes());
+                }
+                FileOrigin::File => field(b"file"),
+                FileOrigin::Checked => field(b"checked"),
+            }
+            field(
+                f.path
+                    .as_deref()
+                    .map_or(b"", |p| p.as_os_str().as_encoded_bytes()),
+            );
+            match self.0.sources.get(f.id) {
+                Some(source) => {
+                    field(source.name.as_bytes());
+                    field(source.text.as_bytes());
+                }
+                None => field(b"?"),
+            }
+        }
+    }
+
+    /// Parses and checks the files: the second half of [`Library::load_with`].
+    pub fn check(self) -> (Library, Diagnostics) {
+        self.0.finish()
+    }
+}
+
 /// Collects files before checking.
 #[derive(Default)]
 struct Loader {
@@ -317,6 +362,12 @@ impl Library {
     /// As [`Library::load`], plus `checked` files and folders (folders recursively), as
     /// `jjc check` names them.
     pub fn load_with(sources: &Sources, checked: &[PathBuf]) -> (Library, Diagnostics) {
+        Library::gather(sources, checked).check()
+    }
+
+    /// The first half of [`Library::load_with`]: finds and reads the files, without parsing or
+    /// checking them.
+    pub fn gather(sources: &Sources, checked: &[PathBuf]) -> Gathered {
         let mut l = Loader::default();
         for (name, text, tree) in embedded::EMBEDDED {
             l.add_embedded(name, text, tree);
@@ -339,7 +390,7 @@ impl Library {
                 l.add_path(p, FileOrigin::Checked);
             }
         }
-        l.finish()
+        Gathered(l)
     }
 
     /// Checks in-memory sources only (no standard library); each is treated as `-f`.
