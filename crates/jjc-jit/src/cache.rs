@@ -46,6 +46,12 @@ const MAGIC: &[u8; 8] = b"JJCKRN01";
 /// The extension of entry files.
 const EXTENSION: &str = "kernel";
 
+/// The first bytes of a lowered kernel's entry file ([`KernelCache::load_lowered`]).
+const LOWERED_MAGIC: &[u8; 8] = b"JJCLOW01";
+
+/// The extension of lowered kernels' entry files.
+const LOWERED_EXTENSION: &str = "lowered";
+
 /// Relocation kinds an entry can hold, by their number in the file.
 const RELOC_KINDS: [Reloc; 7] = [
     Reloc::Abs4,
@@ -80,24 +86,48 @@ impl KernelCache {
         &self.dir
     }
 
-    fn entry_path(&self, key: &CacheKey) -> PathBuf {
+    fn entry_path(&self, key: &[u8; 32], kind: EntryKind) -> PathBuf {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut name = String::with_capacity(2 * key.0.len() + 1 + EXTENSION.len());
-        for b in key.0 {
+        let mut name = String::with_capacity(2 * key.len() + 1 + kind.extension.len());
+        for b in key {
             name.push(char::from(HEX[usize::from(b >> 4)]));
             name.push(char::from(HEX[usize::from(b & 15)]));
         }
         name.push('.');
-        name.push_str(EXTENSION);
+        name.push_str(kind.extension);
         self.dir.join(name)
     }
 
-    /// The entry for `key`, when there is a trustworthy, intact one.
+    /// The native code for `key`, when there is a trustworthy, intact entry.
     pub(crate) fn load(&self, key: &CacheKey) -> Option<StoredCode> {
+        decode_code(&self.load_body(&key.0, EntryKind::CODE)?)
+    }
+
+    /// Writes the native code for `key`, replacing any; errors are ignored (the next run
+    /// compiles).
+    pub(crate) fn store(&self, key: &CacheKey, code: &StoredCode) {
+        let _ = self.try_store(&key.0, EntryKind::CODE, &encode_code(code));
+    }
+
+    /// The bytes of the lowered kernel stored for `key` ([`KernelCache::store_lowered`]),
+    /// when there is a trustworthy, intact entry: the same checks as for native code, since
+    /// the kernel decides what code runs.
+    pub fn load_lowered(&self, key: &LoweredKey) -> Option<Vec<u8>> {
+        self.load_body(&key.0, EntryKind::LOWERED)
+    }
+
+    /// Keeps the bytes of a lowered kernel (what the caller encoded) for `key`, replacing any;
+    /// errors are ignored (the next run lowers the kernel again).
+    pub fn store_lowered(&self, key: &LoweredKey, body: &[u8]) {
+        let _ = self.try_store(&key.0, EntryKind::LOWERED, body);
+    }
+
+    /// The body of the `kind` entry for `key`, when there is a trustworthy, intact one.
+    fn load_body(&self, key: &[u8; 32], kind: EntryKind) -> Option<Vec<u8>> {
         if !private_to_user(&fs::metadata(&self.dir).ok()?, true) {
             return None;
         }
-        let mut file = fs::File::open(self.entry_path(key)).ok()?;
+        let mut file = fs::File::open(self.entry_path(key, kind)).ok()?;
         let meta = file.metadata().ok()?;
         if !private_to_user(&meta, false) || meta.len() > MAX_ENTRY_BYTES {
             return None;
@@ -105,30 +135,66 @@ impl KernelCache {
         // Read through the handle that was checked, not the path again.
         let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).ok()?);
         file.read_to_end(&mut bytes).ok()?;
-        let code = decode_entry(&bytes, key)?;
+        let body = unframe(&bytes, kind.magic, key)?.to_vec();
         // Most recently used: eviction goes by modification time.
         let _ = file.set_modified(SystemTime::now());
-        Some(code)
+        Some(body)
     }
 
-    /// Writes the entry for `key`, replacing any; errors are ignored (the next run compiles).
-    pub(crate) fn store(&self, key: &CacheKey, code: &StoredCode) {
-        let _ = self.try_store(key, code);
-    }
-
-    fn try_store(&self, key: &CacheKey, code: &StoredCode) -> std::io::Result<()> {
+    fn try_store(&self, key: &[u8; 32], kind: EntryKind, body: &[u8]) -> std::io::Result<()> {
         create_private_dir(&self.dir)?;
         if !private_to_user(&fs::metadata(&self.dir)?, true) {
             return Ok(());
         }
-        evict(&self.dir, MAX_ENTRIES - 1)?;
+        evict(&self.dir, kind.extension, MAX_ENTRIES - 1)?;
         let mut tmp = tempfile::Builder::new()
             .prefix(".entry")
             .suffix(".tmp")
             .tempfile_in(&self.dir)?;
-        tmp.write_all(&encode_entry(key, code))?;
-        tmp.persist(self.entry_path(key)).map_err(|e| e.error)?;
+        tmp.write_all(&frame(kind.magic, key, body))?;
+        tmp.persist(self.entry_path(key, kind))
+            .map_err(|e| e.error)?;
         Ok(())
+    }
+}
+
+/// The two kinds of entry a cache directory holds, each with its own file extension and
+/// magic (so one is never read as the other) and its own [`MAX_ENTRIES`].
+#[derive(Debug, Clone, Copy)]
+struct EntryKind {
+    magic: &'static [u8; 8],
+    extension: &'static str,
+}
+
+impl EntryKind {
+    /// Native code ([`StoredCode`]).
+    const CODE: EntryKind = EntryKind {
+        magic: MAGIC,
+        extension: EXTENSION,
+    };
+    /// A lowered kernel, encoded by the caller.
+    const LOWERED: EntryKind = EntryKind {
+        magic: LOWERED_MAGIC,
+        extension: LOWERED_EXTENSION,
+    };
+}
+
+/// The name of a lowered kernel's entry: a SHA-256 of the entry format's version, the running
+/// executable (as for native code: another build never reads it) and everything the caller
+/// feeds, which must be everything the kernel depends on (its sources, selection and options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoweredKey([u8; 32]);
+
+impl LoweredKey {
+    /// The key of what `inputs` feeds, each call one length-prefixed field; `None` when the
+    /// running executable cannot be identified (then nothing is cached).
+    pub fn new(inputs: impl FnOnce(&mut dyn FnMut(&[u8]))) -> Option<LoweredKey> {
+        let mut h = KeyHasher(Sha256::new());
+        h.field(LOWERED_MAGIC);
+        h.field(env!("CARGO_PKG_VERSION").as_bytes());
+        executable_identity(&mut h)?;
+        inputs(&mut |bytes| h.field(bytes));
+        Some(LoweredKey(h.0.finalize().into()))
     }
 }
 
@@ -139,11 +205,11 @@ fn default_dir_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<
     Some(base.join("jjc").join("kernels"))
 }
 
-/// Removes the least recently used entries until at most `keep` are left.
-fn evict(dir: &Path, keep: usize) -> std::io::Result<()> {
+/// Removes the least recently used entries with `extension` until at most `keep` are left.
+fn evict(dir: &Path, extension: &str, keep: usize) -> std::io::Result<()> {
     let mut entries: Vec<(SystemTime, PathBuf)> = fs::read_dir(dir)?
         .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x == EXTENSION))
+        .filter(|e| e.path().extension().is_some_and(|x| x == extension))
         .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
         .collect();
     if entries.len() <= keep {
@@ -302,8 +368,33 @@ pub(crate) fn reloc_kind_number(kind: Reloc) -> Option<u8> {
         .and_then(|i| u8::try_from(i).ok())
 }
 
-/// An entry file: magic, key, the encoded code's length and bytes, its SHA-256.
-fn encode_entry(key: &CacheKey, code: &StoredCode) -> Vec<u8> {
+/// An entry file: magic, key, the body's length and bytes, its SHA-256.
+fn frame(magic: &[u8; 8], key: &[u8; 32], body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(magic.len() + 32 + 8 + body.len() + 32);
+    out.extend_from_slice(magic);
+    out.extend_from_slice(key);
+    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    out.extend_from_slice(body);
+    out.extend_from_slice(&Sha256::digest(body));
+    out
+}
+
+/// The body of an entry file, when the file is one of `magic`, for `key`, and intact.
+fn unframe<'a>(bytes: &'a [u8], magic: &[u8; 8], key: &[u8; 32]) -> Option<&'a [u8]> {
+    let mut r = Reader(bytes);
+    if r.take(magic.len())? != magic || r.take(32)? != key {
+        return None;
+    }
+    let len = usize::try_from(r.word()?).ok()?;
+    let body = r.take(len)?;
+    if r.take(32)? != Sha256::digest(body).as_slice() || !r.0.is_empty() {
+        return None;
+    }
+    Some(body)
+}
+
+/// The body of a native-code entry.
+fn encode_code(code: &StoredCode) -> Vec<u8> {
     let mut body = Vec::new();
     for f in &code.functions {
         body.extend_from_slice(&f.alignment.to_le_bytes());
@@ -319,26 +410,11 @@ fn encode_entry(key: &CacheKey, code: &StoredCode) -> Vec<u8> {
             body.extend_from_slice(r.target.as_bytes());
         }
     }
-    let mut out = Vec::with_capacity(MAGIC.len() + 32 + 8 + body.len() + 32);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&key.0);
-    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    out.extend_from_slice(&body);
-    out.extend_from_slice(&Sha256::digest(&body));
-    out
+    body
 }
 
-/// The code in an entry file, when the file is one, for `key`, and intact.
-fn decode_entry(bytes: &[u8], key: &CacheKey) -> Option<StoredCode> {
-    let mut r = Reader(bytes);
-    if r.take(MAGIC.len())? != MAGIC || r.take(32)? != key.0 {
-        return None;
-    }
-    let len = usize::try_from(r.word()?).ok()?;
-    let body = r.take(len)?;
-    if r.take(32)? != Sha256::digest(body).as_slice() || !r.0.is_empty() {
-        return None;
-    }
+/// The code in a native-code entry's body.
+fn decode_code(body: &[u8]) -> Option<StoredCode> {
     let mut r = Reader(body);
     let mut function = || -> Option<StoredFunction> {
         let alignment = r.word()?;
@@ -421,6 +497,14 @@ mod tests {
         }
     }
 
+    fn encode_entry(key: &CacheKey, code: &StoredCode) -> Vec<u8> {
+        frame(MAGIC, &key.0, &encode_code(code))
+    }
+
+    fn decode_entry(bytes: &[u8], key: &CacheKey) -> Option<StoredCode> {
+        decode_code(unframe(bytes, MAGIC, &key.0)?)
+    }
+
     #[test]
     fn an_entry_reads_back_as_written() {
         let key = CacheKey([7; 32]);
@@ -444,6 +528,35 @@ mod tests {
         let mut longer = bytes.clone();
         longer.push(0);
         assert_eq!(decode_entry(&longer, &key), None);
+        // A lowered kernel's entry is never read as native code, nor the other way round.
+        let lowered = frame(LOWERED_MAGIC, &key.0, &encode_code(&sample_code()));
+        assert_eq!(decode_entry(&lowered, &key), None);
+        assert_eq!(unframe(&bytes, LOWERED_MAGIC, &key.0), None);
+    }
+
+    #[test]
+    fn lowered_kernels_are_stored_and_read_back_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = KernelCache::in_dir(dir.path().join("kernels"));
+        let key = |text: &[u8]| LoweredKey::new(|feed| feed(text)).unwrap();
+        assert_eq!(cache.load_lowered(&key(b"a")), None);
+        cache.store_lowered(&key(b"a"), b"kernel a");
+        cache.store_lowered(&key(b"b"), b"kernel b");
+        assert_eq!(
+            cache.load_lowered(&key(b"a")).as_deref(),
+            Some(&b"kernel a"[..])
+        );
+        assert_eq!(
+            cache.load_lowered(&key(b"b")).as_deref(),
+            Some(&b"kernel b"[..])
+        );
+        // Fields are length-prefixed: the same bytes split otherwise are another key.
+        let split = LoweredKey::new(|feed| {
+            feed(b"ker");
+            feed(b"nel");
+        });
+        let whole = LoweredKey::new(|feed| feed(b"kernel"));
+        assert_ne!(split, whole);
     }
 
     #[test]
@@ -466,7 +579,8 @@ mod tests {
                 .unwrap();
         }
         fs::write(dir.path().join("notes.txt"), "kept").unwrap();
-        evict(dir.path(), 4).unwrap();
+        fs::write(dir.path().join("00.lowered"), "kept").unwrap();
+        evict(dir.path(), EXTENSION, 4).unwrap();
         let mut left: Vec<String> = fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -475,6 +589,7 @@ mod tests {
         assert_eq!(
             left,
             [
+                "00.lowered",
                 "06.kernel",
                 "07.kernel",
                 "08.kernel",

@@ -30,7 +30,7 @@ mod library_tests;
 mod target;
 mod translate;
 
-pub use cache::{KernelCache, MAX_ENTRIES};
+pub use cache::{KernelCache, LoweredKey, MAX_ENTRIES};
 pub use code::CodeOrigin;
 pub use dump::dump_clif;
 pub use error::JitError;
