@@ -496,3 +496,91 @@ fn the_kernel_cache_is_filled_then_used_and_can_be_moved_or_turned_off() {
     run(&[], &env_dir);
     assert_eq!(kernels(&env_dir), 1);
 }
+
+#[test]
+fn a_lowered_kernel_is_kept_and_used_and_never_outlives_a_change_to_its_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("kernels");
+    let features = dir.path().join("mine.jjf");
+    let entries = |ext: &str| -> usize {
+        std::fs::read_dir(&cache).map_or(0, |entries| {
+            entries
+                .filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.path().extension().is_some_and(|x| x == ext))
+                })
+                .count()
+        })
+    };
+    let sample = sample();
+    let run = |extra: &[&str]| {
+        let o = jjc_command()
+            .args(["run", "-q", sample.to_str().unwrap()])
+            .args(["--kernel-cache", cache.to_str().unwrap()])
+            .args(["-f", features.to_str().unwrap(), "-g", "mine"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let group = |feature: &str| {
+        format!("features mine \"a test group\" {{\n    n: int = {feature}  \"a count\"\n}}\n")
+    };
+    // The inode of the one lowered entry: a run that uses the entry leaves the file, one
+    // that lowers again writes a new file in its place.
+    let inode = || -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        let entry = std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "lowered"))
+            .unwrap();
+        std::fs::metadata(entry).unwrap().ino()
+    };
+    std::fs::write(&features, group("flow.packet_count")).unwrap();
+    let packets = run(&[]);
+    assert_eq!((entries("lowered"), entries("kernel")), (1, 1));
+    let kept = inode();
+    assert_eq!(run(&[]), packets, "the kept kernel writes the same table");
+    assert_eq!(inode(), kept, "the second run used the entry");
+
+    // Another text of the same file, of the same length: a new kernel, never the kept one.
+    std::fs::write(&features, group("flow.byte_count  ")).unwrap();
+    let bytes = run(&[]);
+    assert_ne!(bytes, packets, "the edited feature is computed");
+    assert_eq!(entries("lowered"), 2);
+    let uncached = jjc_command()
+        .args([
+            "run",
+            "-q",
+            sample.to_str().unwrap(),
+            "--kernel-cache",
+            "off",
+        ])
+        .args(["-f", features.to_str().unwrap(), "-g", "mine"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(uncached.stdout).unwrap(), bytes);
+
+    // Other percentiles are another kernel too.
+    run(&["--percentiles", "sketch"]);
+    assert_eq!(entries("lowered"), 3);
+
+    // A damaged entry is not used: the run lowers the kernel again, with the same table,
+    // and writes the entry anew.
+    std::fs::remove_dir_all(&cache).unwrap();
+    run(&[]);
+    let path = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "lowered"))
+        .unwrap();
+    let mut damaged = std::fs::read(&path).unwrap();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0x55;
+    std::fs::write(&path, damaged).unwrap();
+    let before = inode();
+    assert_eq!(run(&[]), bytes);
+    assert_ne!(inode(), before, "the damaged entry was replaced");
+}

@@ -8,9 +8,10 @@ use std::str::FromStr;
 use jjc_abi::{CellSink, Column, FinishFn, FlowView, PacketView, UpdateFn, Value};
 use jjc_flow::{FlowHandler, FlowRecord};
 use jjc_kernel::{Exec, Kernel, KernelOptions, PercentileMode};
-use jjc_sema::{Library, Selection, Sources, select_groups};
+use jjc_sema::{Gathered, Library, Selection, Sources, select_groups};
 
 use crate::error::PipelineError;
+use crate::lowered::{self, KernelGroup};
 use crate::native::{self, FlowFeatures, NativeGroup};
 
 /// Where feature groups come from and which of them run.
@@ -116,10 +117,7 @@ impl CompiledFeatures {
             features_dirs: config.features_dirs.clone(),
             use_env: config.use_env,
         };
-        let (lib, diags) = Library::load(&sources);
-        if diags.has_errors() {
-            return Err(features_error(&lib, &diags));
-        }
+        let gathered = Library::gather(&sources, &[]);
         let names: Vec<String> = config
             .groups
             .iter()
@@ -136,29 +134,36 @@ impl CompiledFeatures {
                 None => jjf_names.push(n.clone()),
             }
         }
-        let only_native = !names.is_empty() && jjf_names.is_empty() && config.profile.is_none();
-        let groups = if only_native {
-            Vec::new()
-        } else {
-            let selection = Selection {
-                groups: jjf_names,
-                profile: config.profile.clone(),
-            };
-            select_groups(&lib, &selection).map_err(|d| features_error(&lib, &d))?
+        let cache = config
+            .kernel_cache
+            .as_ref()
+            .map(jjc_jit::KernelCache::in_dir);
+        // A kernel an earlier run lowered from the same files, selection and options.
+        let key = cache
+            .as_ref()
+            .and_then(|_| lowered::key(&gathered, &names, config));
+        let kept = cache
+            .as_ref()
+            .zip(key.as_ref())
+            .and_then(|(cache, key)| cache.load_lowered(key))
+            .and_then(|bytes| lowered::decode(&bytes));
+        let (kernel, groups) = match kept {
+            Some(kept) => kept,
+            None => {
+                let only_native =
+                    !names.is_empty() && jjf_names.is_empty() && config.profile.is_none();
+                let (kernel, groups) = lower(gathered, jjf_names, only_native, config)?;
+                if let (Some(cache), Some(key)) = (&cache, &key) {
+                    cache.store_lowered(key, &lowered::encode(&kernel, &groups));
+                }
+                (kernel, groups)
+            }
         };
-        let options = KernelOptions {
-            percentiles: config.percentiles,
-        };
-        let kernel = jjc_kernel::compile_with(&lib.program, &groups, &options)
-            .map_err(|e| PipelineError::Features(e.to_string()))?;
         let mut layout = Vec::new();
         let mut next = 0;
         let mut start = 0;
         for g in &groups {
-            let position = lib
-                .program
-                .group(*g)
-                .and_then(|grp| names.iter().position(|n| *n == grp.name));
+            let position = names.iter().position(|n| *n == g.name);
             while let Some(p) = position
                 && next < natives.len()
                 && natives[next].0 < p
@@ -166,16 +171,14 @@ impl CompiledFeatures {
                 layout.push(Part::Native(next));
                 next += 1;
             }
-            let len = lib.program.columns(&[*g]).len();
-            layout.push(Part::Kernel { start, len });
-            start += len;
+            layout.push(Part::Kernel {
+                start,
+                len: g.columns,
+            });
+            start += g.columns;
         }
         layout.extend((next..natives.len()).map(Part::Native));
         let natives = natives.into_iter().map(|(_, g)| g).collect();
-        let cache = config
-            .kernel_cache
-            .as_ref()
-            .map(jjc_jit::KernelCache::in_dir);
         Self::assemble(Box::new(kernel), natives, layout, backend, cache.as_ref())
     }
 
@@ -253,6 +256,47 @@ impl CompiledFeatures {
             finish: j.0.finish_fn(),
         })
     }
+}
+
+/// Checks the gathered files, selects the `.jjf` groups (`jjf_names` and the profile, or
+/// the default profile and the files' groups when none is named, or none when every group
+/// named is native) and lowers them into one kernel.
+fn lower(
+    gathered: Gathered,
+    jjf_names: Vec<String>,
+    only_native: bool,
+    config: &FeatureConfig,
+) -> Result<(Kernel, Vec<KernelGroup>), PipelineError> {
+    let (lib, diags) = gathered.check();
+    if diags.has_errors() {
+        return Err(features_error(&lib, &diags));
+    }
+    let groups = if only_native {
+        Vec::new()
+    } else {
+        let selection = Selection {
+            groups: jjf_names,
+            profile: config.profile.clone(),
+        };
+        select_groups(&lib, &selection).map_err(|d| features_error(&lib, &d))?
+    };
+    let options = KernelOptions {
+        percentiles: config.percentiles,
+    };
+    let kernel = jjc_kernel::compile_with(&lib.program, &groups, &options)
+        .map_err(|e| PipelineError::Features(e.to_string()))?;
+    let groups = groups
+        .iter()
+        .map(|g| KernelGroup {
+            name: lib
+                .program
+                .group(*g)
+                .map(|grp| grp.name.clone())
+                .unwrap_or_default(),
+            columns: lib.program.columns(&[*g]).len(),
+        })
+        .collect();
+    Ok((kernel, groups))
 }
 
 fn features_error(lib: &Library, diags: &jjc_syntax::Diagnostics) -> PipelineError {

@@ -21,6 +21,7 @@ mod features;
 mod info;
 mod inputs;
 mod key_ring;
+mod lowered;
 mod native;
 mod parallel;
 mod pipeline;
