@@ -497,6 +497,8 @@ fn the_kernel_cache_is_filled_then_used_and_can_be_moved_or_turned_off() {
     assert_eq!(kernels(&env_dir), 1);
 }
 
+/// Unix only: the test tells a kept entry from a rewritten one by its inode.
+#[cfg(unix)]
 #[test]
 fn a_lowered_kernel_is_kept_and_used_and_never_outlives_a_change_to_its_sources() {
     let dir = tempfile::tempdir().unwrap();
