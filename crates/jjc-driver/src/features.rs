@@ -138,10 +138,11 @@ impl CompiledFeatures {
             .kernel_cache
             .as_ref()
             .map(jjc_jit::KernelCache::in_dir);
+        let only_native = !names.is_empty() && jjf_names.is_empty() && config.profile.is_none();
         // A kernel an earlier run lowered from the same files, selection and options.
         let key = cache
             .as_ref()
-            .and_then(|_| lowered::key(&gathered, &names, config));
+            .and_then(|_| lowered::key(&gathered, &jjf_names, only_native, config));
         let kept = cache
             .as_ref()
             .zip(key.as_ref())
@@ -150,8 +151,6 @@ impl CompiledFeatures {
         let (kernel, groups) = match kept {
             Some(kept) => kept,
             None => {
-                let only_native =
-                    !names.is_empty() && jjf_names.is_empty() && config.profile.is_none();
                 let (kernel, groups) = lower(gathered, jjf_names, only_native, config)?;
                 if let (Some(cache), Some(key)) = (&cache, &key) {
                     cache.store_lowered(key, &lowered::encode(&kernel, &groups));

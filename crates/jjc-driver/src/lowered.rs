@@ -3,7 +3,7 @@
 //!
 //! An entry is named by a SHA-256 ([`jjc_jit::LoweredKey`]) of the running executable and of
 //! everything the kernel depends on: every loaded file (origin, path, name, text, in load
-//! order), the groups and profile asked for, and the kernel options. It holds the kernel
+//! order), the `.jjf` groups and profile asked for, and the kernel options. It holds the kernel
 //! ([`jjc_kernel::kernel_codec`]) and, for the row's layout, the name and column count of each
 //! selected `.jjf` group. Only a run whose files all read and checked without error stores an
 //! entry, so a hit is always a kernel that compiled; the entry's trust and integrity checks
@@ -22,11 +22,13 @@ pub(crate) struct KernelGroup {
     pub(crate) columns: usize,
 }
 
-/// The key of the kernel `gathered`'s files make for `names` and `config`, when nothing
-/// failed to read (a failure is reported by checking, never cached).
+/// The key of the kernel `gathered`'s files make for the `.jjf` groups `jjf_names` (the
+/// names not taken by native groups; none selected at all when `only_native`) and `config`,
+/// when nothing failed to read (a failure is reported by checking, never cached).
 pub(crate) fn key(
     gathered: &Gathered,
-    names: &[String],
+    jjf_names: &[String],
+    only_native: bool,
     config: &FeatureConfig,
 ) -> Option<LoweredKey> {
     if gathered.has_errors() {
@@ -34,8 +36,12 @@ pub(crate) fn key(
     }
     LoweredKey::new(|field| {
         gathered.fingerprint(field);
-        field(b"groups");
-        for name in names {
+        field(if only_native {
+            b"native only"
+        } else {
+            b"groups"
+        });
+        for name in jjf_names {
             field(name.as_bytes());
         }
         field(b"profile");
