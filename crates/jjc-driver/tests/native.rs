@@ -171,3 +171,43 @@ fn native_groups_write_the_text_of_their_values() {
         );
     }
 }
+
+#[test]
+fn a_kept_kernel_is_not_used_once_a_native_group_takes_its_names_place() {
+    // A `.jjf` group, then a native one registered under its name: the second run must not
+    // take the kernel the first one kept for the same names.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("shadowed.jjf");
+    std::fs::write(
+        &file,
+        "features shadowed \"a group a native one replaces\" {\n    \
+         shadowed_packets: int = flow.packet_count  \"packets\"\n}\n",
+    )
+    .unwrap();
+    let columns = || {
+        let config = RunConfig {
+            features: FeatureConfig {
+                files: vec![file.clone()],
+                groups: vec!["shadowed".into()],
+                kernel_cache: Some(dir.path().join("kernels")),
+                ..FeatureConfig::default()
+            },
+            ..RunConfig::default()
+        };
+        let t = Pipeline::new(config)
+            .unwrap()
+            .process_pcap(sample())
+            .unwrap();
+        t.column_names()[8..]
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(columns(), ["shadowed_packets"]);
+    assert_eq!(columns(), ["shadowed_packets"], "the kept kernel");
+    register_extractor("shadowed", Directions);
+    assert_eq!(
+        columns(),
+        ["native_fwd", "native_bwd", "native_total_agrees"]
+    );
+}
