@@ -22,6 +22,19 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The entries of a kernel cache directory with extension `ext` (none if it does not exist).
+fn cache_entries(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    std::fs::read_dir(dir).map_or_else(
+        |_| Vec::new(),
+        |entries| {
+            entries
+                .filter_map(|e| Some(e.ok()?.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == ext))
+                .collect()
+        },
+    )
+}
+
 #[test]
 fn run_writes_csv_to_stdout_with_identity_columns_first() {
     let o = jjc(&["run", "-q", sample().to_str().unwrap()]);
@@ -459,16 +472,7 @@ fn the_kernel_cache_is_filled_then_used_and_can_be_moved_or_turned_off() {
     let dir = tempfile::tempdir().unwrap();
     let flag_dir = dir.path().join("by-flag");
     let env_dir = dir.path().join("by-env");
-    let kernels = |d: &Path| -> usize {
-        std::fs::read_dir(d).map_or(0, |entries| {
-            entries
-                .filter(|e| {
-                    e.as_ref()
-                        .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "kernel"))
-                })
-                .count()
-        })
-    };
+    let kernels = |d: &Path| cache_entries(d, "kernel").len();
     let sample = sample();
     let run = |extra: &[&str], env: &Path| {
         let o = jjc_command()
@@ -504,16 +508,7 @@ fn a_lowered_kernel_is_kept_and_used_and_never_outlives_a_change_to_its_sources(
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("kernels");
     let features = dir.path().join("mine.jjf");
-    let entries = |ext: &str| -> usize {
-        std::fs::read_dir(&cache).map_or(0, |entries| {
-            entries
-                .filter(|e| {
-                    e.as_ref()
-                        .is_ok_and(|e| e.path().extension().is_some_and(|x| x == ext))
-                })
-                .count()
-        })
-    };
+    let entries = |ext: &str| cache_entries(&cache, ext).len();
     let sample = sample();
     let run = |extra: &[&str]| {
         let o = jjc_command()
@@ -531,14 +526,10 @@ fn a_lowered_kernel_is_kept_and_used_and_never_outlives_a_change_to_its_sources(
     };
     // The inode of the one lowered entry: a run that uses the entry leaves the file, one
     // that lowers again writes a new file in its place.
+    let lowered = || cache_entries(&cache, "lowered").remove(0);
     let inode = || -> u64 {
         use std::os::unix::fs::MetadataExt;
-        let entry = std::fs::read_dir(&cache)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.extension().is_some_and(|x| x == "lowered"))
-            .unwrap();
-        std::fs::metadata(entry).unwrap().ino()
+        std::fs::metadata(lowered()).unwrap().ino()
     };
     std::fs::write(&features, group("flow.packet_count")).unwrap();
     let packets = run(&[]);
@@ -573,11 +564,7 @@ fn a_lowered_kernel_is_kept_and_used_and_never_outlives_a_change_to_its_sources(
     // and writes the entry anew.
     std::fs::remove_dir_all(&cache).unwrap();
     run(&[]);
-    let path = std::fs::read_dir(&cache)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "lowered"))
-        .unwrap();
+    let path = lowered();
     let mut damaged = std::fs::read(&path).unwrap();
     let middle = damaged.len() / 2;
     damaged[middle] ^= 0x55;

@@ -12,6 +12,7 @@
 use jjc_jit::LoweredKey;
 use jjc_kernel::{Kernel, kernel_codec};
 use jjc_sema::Gathered;
+use jjc_syntax::binary::{Decode, Encode, Reader, Writer};
 
 use crate::features::FeatureConfig;
 
@@ -51,51 +52,34 @@ pub(crate) fn key(
     })
 }
 
-/// An entry's bytes: the groups, then the kernel.
+/// An entry's bytes: the groups, then the kernel's bytes (`jjc_syntax::binary`'s form).
 pub(crate) fn encode(kernel: &Kernel, groups: &[KernelGroup]) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&(groups.len() as u64).to_le_bytes());
+    let mut w = Writer::default();
+    w.length(groups.len());
     for g in groups {
-        out.extend_from_slice(&(g.name.len() as u64).to_le_bytes());
-        out.extend_from_slice(g.name.as_bytes());
-        out.extend_from_slice(&(g.columns as u64).to_le_bytes());
+        g.name.put(&mut w);
+        g.columns.put(&mut w);
     }
-    out.extend_from_slice(&kernel_codec::encode(kernel));
-    out
+    w.bytes(&kernel_codec::encode(kernel));
+    w.0
 }
 
 /// The kernel and groups [`encode`] wrote; `None` if `bytes` are not such an entry, or its
 /// groups do not account for the kernel's columns.
 pub(crate) fn decode(bytes: &[u8]) -> Option<(Kernel, Vec<KernelGroup>)> {
-    let mut r = Cursor(bytes);
-    let count = r.word()?;
+    let mut r = Reader::new(bytes, ());
+    let count = r.length()?;
     let mut groups = Vec::new();
     for _ in 0..count {
-        let len = r.word()?;
-        let name = String::from_utf8(r.take(len)?.to_vec()).ok()?;
-        let columns = r.word()?;
+        let name = String::get(&mut r)?;
+        let columns = usize::get(&mut r)?;
         groups.push(KernelGroup { name, columns });
     }
-    let kernel = kernel_codec::decode(r.0)?;
+    let kernel = kernel_codec::decode(r.bytes()?)?;
     let total = groups
         .iter()
         .try_fold(0usize, |sum, g| sum.checked_add(g.columns))?;
-    (total == kernel.columns().len()).then_some((kernel, groups))
-}
-
-/// Reads an entry front to back; every read is bounds-checked.
-struct Cursor<'a>(&'a [u8]);
-
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let (head, rest) = self.0.split_at_checked(n)?;
-        self.0 = rest;
-        Some(head)
-    }
-
-    fn word(&mut self) -> Option<usize> {
-        usize::try_from(u64::from_le_bytes(self.take(8)?.try_into().ok()?)).ok()
-    }
+    (r.is_at_end() && total == kernel.columns().len()).then_some((kernel, groups))
 }
 
 #[cfg(test)]
