@@ -99,7 +99,7 @@ measure() {
             # Each run writes a new table: deleting the previous one (which ext4 does when a
             # file is renamed over it, 3-10 ms for a 16 MB table) is not the run's work, nor is
             # writing the previous table back to disk, which would run beside the next command.
-            rm -f "$out"/seed.csv "$out"/core.csv "$out"/core.parquet "$out"/churn.csv
+            rm -f "$out"/seed.csv "$out"/core.csv "$out"/core.parquet "$out"/churn.csv "$out"/half?.csv
             sync
             start="$(date +%s%N)"
             if ((have_time)); then
@@ -141,6 +141,20 @@ if "$jjc" run --help 2>/dev/null | grep -q -- --kernel-cache; then
 fi
 add "JJ-CORE, interpreter" "$jjc" run "$capture" --backend interp -o "$out/core.csv" --quiet
 add "JJ-CORE, JIT, parquet" "$jjc" run "$capture" -o "$out/core.parquet" --quiet
+# What two cores can give at best: two independent one-thread processes, each on one half of
+# the capture's records (no work done twice, nothing handed between threads), against one
+# process on the whole capture, both started by the same shell so the launch costs alike.
+halves=("$out/half1.pcap" "$out/half2.pcap")
+if [[ ! -f "${halves[1]}" || "${halves[1]}" -ot "$capture" ]]; then
+    target/release/jjc-bench halves "$capture" "${halves[@]}" >/dev/null
+fi
+normalize_cache "${halves[0]}"
+normalize_cache "${halves[1]}"
+add "JJ-CORE, 1 thread, sh" bash -c '"$1" run "$2" --threads 1 -o "$3" --quiet' - \
+    "$jjc" "$capture" "$out/core.csv"
+add "JJ-CORE, halves at once" bash -c '"$1" run "$2" --threads 1 -o "$4" --quiet & first=$!
+    "$1" run "$3" --threads 1 -o "$5" --quiet || exit 1; wait "$first"' - \
+    "$jjc" "${halves[@]}" "$out/half1.csv" "$out/half2.csv"
 measure
 
 # jjc info (command 2) prints a line `packets: N`; prefer it to the generator's count.
@@ -182,6 +196,17 @@ for f in seed JJ-CORE; do
         if (a > 0) printf "%s: default threads (%d cores) %.2fx faster than 1 thread\n", f, n, o / a
     }'
 done
+
+one="$(secs_of "JJ-CORE, 1 thread, sh")"
+both="$(secs_of "JJ-CORE, halves at once")"
+one_thread="$(secs_of "JJ-CORE, JIT, 1 thread")"
+all="$(secs_of "JJ-CORE, JIT")"
+awk -v o="$one" -v b="$both" -v t="$one_thread" -v a="$all" 'BEGIN {
+    if (b > 0 && a > 0 && o > 0) {
+        printf "JJ-CORE: two 1-thread processes on the two halves, at once, %.2fx faster than one on the whole (the most two cores give);\n", o / b
+        printf "         default threads reach %.0f%% of that (%.2fx of %.2fx)\n", 100 * (t / a) / (o / b), t / a, o / b
+    }
+}'
 
 # Kernel state per flow: the compiled kernel's slots, 8 bytes each, kept inline in the table.
 state_bytes() {

@@ -4,12 +4,14 @@
 //! ```text
 //! jjc-bench [--capture PATH | --size 300M] [--seed N] [--repeat N]
 //! jjc-bench floor CAPTURE        # the external floor alone, as a process (for whole-process timing)
+//! jjc-bench halves CAPTURE A B   # the capture's first and second half of records, as two pcaps
 //! ```
 //! Rows: the read+decode floor, the flow table alone, the seed guide's features written by
 //! hand in Rust, and the same features compiled from `features/examples/*.jjf` and run by the
 //! interpreter and by the JIT, then the standard library (JIT).
 
 mod external_floor;
+mod halves;
 mod hand_seed;
 
 use std::path::{Path, PathBuf};
@@ -213,7 +215,23 @@ fn pipeline(path: &Path, p: &Pipeline) -> u64 {
 
 fn main() {
     let mut argv = std::env::args().skip(1);
-    if argv.next().as_deref() == Some("floor") {
+    let command = argv.next();
+    if command.as_deref() == Some("halves") {
+        let (Some(capture), Some(first), Some(second)) = (argv.next(), argv.next(), argv.next())
+        else {
+            eprintln!("jjc-bench halves: name a capture and the two files to write");
+            std::process::exit(2);
+        };
+        match halves::split(Path::new(&capture), Path::new(&first), Path::new(&second)) {
+            Ok((a, b)) => println!("records: {a} in {first}, {b} in {second}"),
+            Err(e) => {
+                eprintln!("jjc-bench halves: {capture}: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
+    if command.as_deref() == Some("floor") {
         let Some(path) = argv.next() else {
             eprintln!("jjc-bench floor: name a capture");
             std::process::exit(2);
