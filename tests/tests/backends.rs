@@ -107,3 +107,52 @@ fn thread_count_does_not_change_the_output() {
         failures.join("\n")
     );
 }
+
+/// A run over many captures, each its own (with the capture column), writes the same bytes
+/// and the same summary on one thread as on several, where the captures run at once: CSV
+/// and Parquet, in flow-end order and sorted by start.
+#[test]
+fn a_run_over_many_captures_writes_the_same_table_on_any_thread_count() {
+    use jjc_driver::{Input, Pipeline, SortOrder};
+    use jjc_output::{Destination, Format, TableWriter};
+
+    let Some(shared) = shared_dir() else { return };
+    let mut inputs: Vec<Input> = captures(&shared).into_iter().map(Input::File).collect();
+    let sample = jjc_tests::workspace_dir().join("tests/data/sample.pcap");
+    inputs.insert(inputs.len() / 2, Input::File(sample));
+    let dir = tempfile::tempdir().unwrap();
+    let run = |threads, sort, format| {
+        let pipeline = Pipeline::new(RunConfig {
+            threads,
+            sort,
+            ..RunConfig::default()
+        })
+        .unwrap();
+        let captures = pipeline.open(&inputs).unwrap();
+        let columns = pipeline.columns(captures.has_capture_column());
+        let path = dir.path().join(format!("{threads}.table"));
+        let mut w = TableWriter::create(Destination::File(path.clone()), format, columns).unwrap();
+        let summary = pipeline.run(captures, &mut w, None).unwrap();
+        w.finish().unwrap();
+        (std::fs::read(&path).unwrap(), summary)
+    };
+    for (sort, format) in [
+        (SortOrder::FlowEnd, Format::Csv),
+        (SortOrder::FlowEnd, Format::Parquet),
+        (SortOrder::Start, Format::Csv),
+    ] {
+        let (one, summary) = run(1, sort, format);
+        assert!(
+            summary.flows > 1000 && !summary.damage.is_empty(),
+            "{summary}"
+        );
+        for threads in [2, 3] {
+            let (many, many_summary) = run(threads, sort, format);
+            assert!(
+                one == many,
+                "{format} sorted by {sort:?} differs on {threads} threads"
+            );
+            assert_eq!(summary, many_summary, "{format} on {threads} threads");
+        }
+    }
+}

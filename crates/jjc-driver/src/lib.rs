@@ -13,6 +13,7 @@
 
 #![warn(missing_docs)]
 
+mod at_once;
 mod columns;
 mod config;
 mod config_file;

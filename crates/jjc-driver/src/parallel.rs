@@ -35,7 +35,7 @@ pub(crate) struct Parallel<'a, F> {
 }
 
 /// A row's cells: bytes an encoder made (a range of its batch part's bytes), or values.
-enum Cells {
+pub(crate) enum Cells {
     Encoded(Range<usize>),
     Values(Vec<Value>),
 }

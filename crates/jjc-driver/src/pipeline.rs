@@ -9,6 +9,7 @@ use jjc_flow::{EndedFlow, FlowTable};
 use jjc_kernel::{Exec, Interpreter};
 use jjc_output::RowEncoder;
 
+use crate::at_once::{self, AtOnce};
 use crate::columns::{CAPTURE_COLUMN, emit_identity, identity_columns};
 use crate::config::{RunConfig, SortOrder};
 use crate::error::PipelineError;
@@ -184,19 +185,65 @@ impl Pipeline {
         if self.config.continuous {
             self.run_capture(&mut readers, None, &mut out, &mut summary, &mut progress)?;
         } else {
-            for (reader, label) in readers.iter_mut().zip(&labels) {
-                let label = several.then_some(label.as_str());
-                self.run_capture(
-                    std::slice::from_mut(reader),
-                    label,
-                    &mut out,
-                    &mut summary,
-                    &mut progress,
-                )?;
+            let labels: Vec<Option<&str>> = labels
+                .iter()
+                .map(|l| several.then_some(l.as_str()))
+                .collect();
+            let fit: Vec<bool> = readers.iter().map(at_once::fits).collect();
+            let threads = self.config.thread_count();
+            for (range, at_once) in at_once::schedule(&fit, threads) {
+                let (readers, labels) = (&mut readers[range.clone()], &labels[range]);
+                if at_once {
+                    self.run_at_once(
+                        readers,
+                        labels,
+                        threads,
+                        &mut out,
+                        &mut summary,
+                        &mut progress,
+                    )?;
+                } else {
+                    let label = labels.first().copied().flatten();
+                    self.run_capture(readers, label, &mut out, &mut summary, &mut progress)?;
+                }
             }
         }
         summary.flows = out.finish()?;
         Ok(summary)
+    }
+
+    /// Runs each of `readers` as its own capture, several at once on `threads` threads (see
+    /// [`crate::at_once`]), on the configured backend.
+    fn run_at_once(
+        &self,
+        readers: &mut [CaptureReader],
+        labels: &[Option<&str>],
+        threads: usize,
+        out: &mut RowWriter<'_>,
+        summary: &mut RunSummary,
+        progress: &mut Option<&mut dyn Progress>,
+    ) -> Result<(), PipelineError> {
+        let kernel = self.features.kernel();
+        let warmup = self.warmup.as_ref();
+        let (features, flow) = (&*self.features, &self.config.flow);
+        match (self.config.backend, self.features.native()) {
+            (Backend::Jit, Some(native)) => AtOnce {
+                features,
+                flow,
+                make_exec: || native,
+                warmup,
+                threads,
+            }
+            .run(readers, labels, out, summary, progress),
+            _ => AtOnce {
+                features,
+                flow,
+                make_exec: || Interpreter::new(kernel),
+                warmup,
+                threads,
+            }
+            .run(readers, labels, out, summary, progress),
+        }
     }
 
     /// Runs the readers, in order, as one capture with one flow table, on the configured backend.

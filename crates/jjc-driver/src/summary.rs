@@ -33,6 +33,18 @@ impl RunSummary {
         }
     }
 
+    /// Adds what one capture of the run read, skipped and found damaged (`part`'s captures
+    /// and flows are counted apart), as if it were read after the ones already here.
+    pub(crate) fn absorb(&mut self, part: RunSummary) {
+        self.records += part.records;
+        self.packets += part.packets;
+        for (reason, n) in part.skipped {
+            self.add_skipped(reason, n);
+        }
+        self.damage.extend(part.damage);
+        self.notes.extend(part.notes);
+    }
+
     /// Total frames skipped.
     pub fn skipped_total(&self) -> u64 {
         self.skipped.iter().map(|(_, n)| n).sum()

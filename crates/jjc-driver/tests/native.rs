@@ -211,3 +211,72 @@ fn a_kept_kernel_is_not_used_once_a_native_group_takes_its_names_place() {
         ["native_fwd", "native_bwd", "native_total_agrees"]
     );
 }
+
+/// A native group that gives text where it declared an integer, for the flows that start
+/// after 1.75e9 s: a run fails at the first capture that has such flows.
+struct LateTypo;
+struct LateTypoFlow;
+
+impl FeatureExtractor for LateTypo {
+    fn columns(&self) -> Vec<Column> {
+        vec![Column::new("late_typo", ColumnType::Int)]
+    }
+    fn start(&self) -> Box<dyn FlowFeatures> {
+        Box::new(LateTypoFlow)
+    }
+}
+
+impl FlowFeatures for LateTypoFlow {
+    fn update(&mut self, _: &PacketView<'_>) {}
+    fn finish(&mut self, flow: &FlowView, out: &mut Vec<Value>) {
+        out.push(if flow.start_time > 1.75e9 {
+            Value::Str("not an integer".into())
+        } else {
+            Value::Int(1)
+        });
+    }
+}
+
+/// Captures that run at once stop where one thread stops: at the failing capture, with its
+/// error, after writing the rows of the captures before it and nothing after.
+#[test]
+fn a_failing_capture_stops_captures_run_at_once_where_one_thread_stops() {
+    use jjc_driver::Input;
+    use jjc_output::{Destination, Format, TableWriter};
+
+    register_extractor("late_typo", LateTypo);
+    let dir = tempfile::tempdir().unwrap();
+    let capture = |name: &str, seed, start_time| {
+        let path = dir.path().join(name);
+        let synth = jjc_synth::SynthConfig {
+            seed,
+            start_time,
+            target_packets: Some(3000),
+            ..jjc_synth::SynthConfig::default()
+        };
+        jjc_synth::write_capture(&synth, std::fs::File::create(&path).unwrap()).unwrap();
+        Input::File(path)
+    };
+    let early = capture("early.pcap", 3, 1.7e9);
+    let late = capture("late.pcap", 4, 1.8e9);
+    let inputs = [early.clone(), early.clone(), late, early];
+    let run = |threads| {
+        let pipeline = Pipeline::new(RunConfig {
+            threads,
+            ..config(&["late_typo"], Backend::Jit)
+        })
+        .unwrap();
+        let captures = pipeline.open(&inputs).unwrap();
+        let columns = pipeline.columns(captures.has_capture_column());
+        let path = dir.path().join("out.csv");
+        let mut w = TableWriter::create(Destination::File(path), Format::Csv, columns).unwrap();
+        let error = pipeline.run(captures, &mut w, None).unwrap_err();
+        (error.to_string(), w.rows_written())
+    };
+    let (error, rows) = run(1);
+    assert!(error.contains("late_typo"), "{error}");
+    assert!(rows > 0, "the first two captures' rows are written");
+    for threads in [2, 3] {
+        assert_eq!(run(threads), (error.clone(), rows), "{threads} threads");
+    }
+}
