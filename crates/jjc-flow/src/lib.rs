@@ -19,6 +19,7 @@ mod key;
 mod partition;
 mod record;
 mod table;
+mod words;
 
 pub use config::{ConfigError, FlowConfig, TcpEnd};
 pub use key::{FlowKey, partition_hash};

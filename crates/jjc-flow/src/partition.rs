@@ -12,6 +12,7 @@ use crate::config::{FlowConfig, TcpEnd};
 use crate::key::FlowKey;
 use crate::record::{EndReason, FlowRecord};
 use crate::table::{EndedFlow, FlowHandler};
+use crate::words::Words;
 
 const NIL: u32 = u32::MAX;
 
@@ -61,9 +62,8 @@ pub(crate) struct Partition<S> {
     /// This partition's number.
     number: u32,
     ended: Vec<EndedFlow<S>>,
-    /// The handler's inline state: `stride` words per slot, slot `i` at `i * stride`.
-    words: Vec<u64>,
-    stride: usize,
+    /// The handler's inline state words, per slot.
+    words: Words,
     /// Slots of the ended flows the last [`Partition::take_ended`] handed out: their words
     /// are read until the next one, which frees them.
     handed: Vec<u32>,
@@ -88,8 +88,7 @@ impl<S> Partition<S> {
             seed: foldhash::fast::RandomState::default().hash_one(0u64),
             number,
             ended: Vec::new(),
-            words: Vec::new(),
-            stride,
+            words: Words::new(stride),
             handed: Vec::new(),
             closed: false,
         }
@@ -118,21 +117,19 @@ impl<S> Partition<S> {
             // partition by partition as the end of input is written.
             self.slots = Vec::new();
             self.free = Vec::new();
-            self.words = Vec::new();
+            self.words.clear();
             self.handed = Vec::new();
         }
     }
 
     /// The inline words of slot `i` (empty if it has none).
     pub(crate) fn words_mut(&mut self, i: u32) -> &mut [u64] {
-        let at = i as usize * self.stride;
-        self.words.get_mut(at..at + self.stride).unwrap_or_default()
+        self.words.get_mut(i)
     }
 
     /// The live entry in slot `i` and its inline words.
     fn entry_and_words(&mut self, i: u32) -> (&mut Entry<S>, &mut [u64]) {
-        let at = i as usize * self.stride;
-        let words = self.words.get_mut(at..at + self.stride).unwrap_or_default();
+        let words = self.words.get_mut(i);
         match &mut self.slots[i as usize] {
             Some(e) => (e, words),
             None => unreachable!("slot {i} is linked but empty"),
@@ -343,7 +340,7 @@ impl<S> Partition<S> {
             Some(i) => i,
             None => {
                 self.slots.push(None);
-                self.words.resize(self.slots.len() * self.stride, 0);
+                self.words.ensure(self.slots.len());
                 (self.slots.len() - 1) as u32
             }
         };
