@@ -258,19 +258,36 @@ impl CaptureReader {
     /// worth. Reading them again (another reader of the mapping that is behind) faults them
     /// back in from the file. Does nothing for a stream.
     pub fn release_behind(&mut self) {
+        let upto = self.progress.pos.saturating_sub(RELEASE_LAG) & !(RELEASE_ALIGN - 1);
+        if upto >= self.released.saturating_add(RELEASE_STEP) {
+            self.release_upto(upto);
+        }
+    }
+
+    /// Gives back the memory of every page of a mapped capture once it is read: a run over a
+    /// folder keeps its captures open to the end, and each would otherwise stay resident
+    /// (a folder of 10 MB captures grew by 10 MB a capture). Reading it again faults the pages
+    /// back in from the file. Does nothing for a stream.
+    pub fn release_all(&mut self) {
+        self.release_upto(u64::MAX);
+    }
+
+    /// Gives back the pages of a mapped capture from where the last release ended up to
+    /// `upto` (or its end).
+    fn release_upto(&mut self, upto: u64) {
         let Source::Mapped(map) = &self.source else {
             return;
         };
-        let upto = self.progress.pos.saturating_sub(RELEASE_LAG) & !(RELEASE_ALIGN - 1);
-        if upto < self.released.saturating_add(RELEASE_STEP) {
-            return;
-        }
+        let upto = upto.min(u64::try_from(map.len()).unwrap_or(u64::MAX));
         let (Ok(from), Ok(len)) = (
             usize::try_from(self.released),
-            usize::try_from(upto - self.released),
+            usize::try_from(upto.saturating_sub(self.released)),
         ) else {
             return;
         };
+        if len == 0 {
+            return;
+        }
         #[cfg(unix)]
         // SAFETY: the mapping is a read-only map of the capture file; dropping its pages
         // changes no byte anyone reads: a later read faults the same file bytes back in.
@@ -390,6 +407,14 @@ mod tests {
         assert_eq!(n, 700);
         assert!(ahead.released > 20 << 20, "pages were released");
         assert!(ahead.released <= ahead.bytes_read());
+        ahead.release_all();
+        assert_eq!(
+            ahead.released,
+            bytes.len() as u64,
+            "the whole capture is given back"
+        );
+        ahead.release_all();
+        assert_eq!(ahead.released, bytes.len() as u64);
         let mut m = 0;
         while let Some(rec) = behind.next_record().unwrap() {
             assert_eq!(rec.data, &payload[..]);

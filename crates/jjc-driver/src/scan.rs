@@ -240,6 +240,11 @@ pub(crate) fn scan<E: Exec>(
             }
             account_reader(reader, records, r.summary);
         }
+        if share.of == 1 {
+            // Read to the end by its only reader (threads sharing the mapping give it back
+            // once they all are done, `Pipeline::run`).
+            reader.release_all();
+        }
     }
     decoder.finish(&mut |mut pkt| walk.take(table, &mut pkt));
     // End of input: first the flows the final clock has timed out, then the rest, one
