@@ -99,7 +99,7 @@ measure() {
             # Each run writes a new table: deleting the previous one (which ext4 does when a
             # file is renamed over it, 3-10 ms for a 16 MB table) is not the run's work, nor is
             # writing the previous table back to disk, which would run beside the next command.
-            rm -f "$out"/seed.csv "$out"/core.csv "$out"/core.parquet "$out"/churn.csv "$out"/half?.csv
+            rm -f "$out"/seed.csv "$out"/core.csv "$out"/core.parquet "$out"/churn.csv "$out"/half?.csv "$out"/parts.csv
             sync
             start="$(date +%s%N)"
             if ((have_time)); then
@@ -144,17 +144,24 @@ add "JJ-CORE, JIT, parquet" "$jjc" run "$capture" -o "$out/core.parquet" --quiet
 # What two cores can give at best: two independent one-thread processes, each on one half of
 # the capture's records (no work done twice, nothing handed between threads), against one
 # process on the whole capture, both started by the same shell so the launch costs alike.
-halves=("$out/half1.pcap" "$out/half2.pcap")
-if [[ ! -f "${halves[1]}" || "${halves[1]}" -ot "$capture" ]]; then
-    target/release/jjc-bench halves "$capture" "${halves[@]}" >/dev/null
-fi
-normalize_cache "${halves[0]}"
-normalize_cache "${halves[1]}"
+# And a run over many captures: the same records as a folder of ten captures.
+halves="$out/halves"
+parts="$out/parts"
+for split in "2 $halves" "10 $parts"; do
+    read -r n dir <<<"$split"
+    if [[ ! -f "$dir/part-00.pcap" || "$dir/part-00.pcap" -ot "$capture" ]]; then
+        rm -rf "$dir"
+        target/release/jjc-bench split "$capture" "$n" "$dir" >/dev/null
+    fi
+    for part in "$dir"/part-*.pcap; do normalize_cache "$part"; done
+done
 add "JJ-CORE, 1 thread, sh" bash -c '"$1" run "$2" --threads 1 -o "$3" --quiet' - \
     "$jjc" "$capture" "$out/core.csv"
 add "JJ-CORE, halves at once" bash -c '"$1" run "$2" --threads 1 -o "$4" --quiet & first=$!
     "$1" run "$3" --threads 1 -o "$5" --quiet || exit 1; wait "$first"' - \
-    "$jjc" "${halves[@]}" "$out/half1.csv" "$out/half2.csv"
+    "$jjc" "$halves/part-00.pcap" "$halves/part-01.pcap" "$out/half1.csv" "$out/half2.csv"
+add "JJ-CORE, 10 captures, 1 thread" "$jjc" run "$parts" --threads 1 -o "$out/parts.csv" --quiet
+add "JJ-CORE, 10 captures" "$jjc" run "$parts" -o "$out/parts.csv" --quiet
 measure
 
 # jjc info (command 2) prints a line `packets: N`; prefer it to the generator's count.
@@ -206,6 +213,9 @@ awk -v o="$one" -v b="$both" -v t="$one_thread" -v a="$all" 'BEGIN {
         printf "JJ-CORE: two 1-thread processes on the two halves, at once, %.2fx faster than one on the whole (the most two cores give);\n", o / b
         printf "         default threads reach %.0f%% of that (%.2fx of %.2fx)\n", 100 * (t / a) / (o / b), t / a, o / b
     }
+}'
+awk -v o="$(secs_of "JJ-CORE, 10 captures, 1 thread")" -v a="$(secs_of "JJ-CORE, 10 captures")" 'BEGIN {
+    if (a > 0) printf "JJ-CORE, the capture as a folder of ten: default threads %.2fx faster than 1 thread\n", o / a
 }'
 
 # Kernel state per flow: the compiled kernel's slots, 8 bytes each, kept inline in the table.

@@ -4,15 +4,15 @@
 //! ```text
 //! jjc-bench [--capture PATH | --size 300M] [--seed N] [--repeat N]
 //! jjc-bench floor CAPTURE        # the external floor alone, as a process (for whole-process timing)
-//! jjc-bench halves CAPTURE A B   # the capture's first and second half of records, as two pcaps
+//! jjc-bench split CAPTURE N DIR  # the capture cut into N captures by records (DIR/part-00.pcap, …)
 //! ```
 //! Rows: the read+decode floor, the flow table alone, the seed guide's features written by
 //! hand in Rust, and the same features compiled from `features/examples/*.jjf` and run by the
 //! interpreter and by the JIT, then the standard library (JIT).
 
 mod external_floor;
-mod halves;
 mod hand_seed;
+mod split;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -216,16 +216,24 @@ fn pipeline(path: &Path, p: &Pipeline) -> u64 {
 fn main() {
     let mut argv = std::env::args().skip(1);
     let command = argv.next();
-    if command.as_deref() == Some("halves") {
-        let (Some(capture), Some(first), Some(second)) = (argv.next(), argv.next(), argv.next())
+    if command.as_deref() == Some("split") {
+        let (Some(capture), Some(parts), Some(dir)) = (argv.next(), argv.next(), argv.next())
         else {
-            eprintln!("jjc-bench halves: name a capture and the two files to write");
+            eprintln!("jjc-bench split: name a capture, a number of parts and a folder");
             std::process::exit(2);
         };
-        match halves::split(Path::new(&capture), Path::new(&first), Path::new(&second)) {
-            Ok((a, b)) => println!("records: {a} in {first}, {b} in {second}"),
+        let Ok(parts) = parts.parse() else {
+            eprintln!("jjc-bench split: {parts} is not a number of parts");
+            std::process::exit(2);
+        };
+        match split::split(Path::new(&capture), parts, Path::new(&dir)) {
+            Ok(written) => {
+                for (path, records) in written {
+                    println!("{}: {records} records", path.display());
+                }
+            }
             Err(e) => {
-                eprintln!("jjc-bench halves: {capture}: {e}");
+                eprintln!("jjc-bench split: {capture}: {e}");
                 std::process::exit(1);
             }
         }

@@ -1,21 +1,26 @@
-//! The two halves of a classic pcap, by records, as two complete captures: what two
+//! A classic pcap cut into parts by records, each a complete capture: the halves that two
 //! independent one-thread processes run to show what two cores can give a run at best (no
-//! work done twice, nothing handed between threads).
+//! work done twice, nothing handed between threads), and the folder of parts that shows a
+//! run over many captures.
 
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Length of the global header of a classic pcap.
 const GLOBAL_HEADER_LEN: usize = 24;
 /// Length of a record header.
 const RECORD_HEADER_LEN: usize = 16;
 
-/// Writes the first half of `capture`'s records to `first` and the rest to `second`, each
-/// after a copy of the global header. Returns the records in each half. Only little-endian
-/// classic pcap (what `jjc-synth` writes) is read; anything else is an error.
-pub fn split(capture: &Path, first: &Path, second: &Path) -> io::Result<(usize, usize)> {
+/// Writes `capture`'s records into `parts` captures in `dir` (`part-00.pcap`, …), each
+/// after a copy of the global header, as evenly as records go; returns their paths and
+/// records. Only little-endian classic pcap (what `jjc-synth` writes) is read; anything else
+/// is an error.
+pub fn split(capture: &Path, parts: usize, dir: &Path) -> io::Result<Vec<(PathBuf, usize)>> {
     let bytes = std::fs::read(capture)?;
     let invalid = |why: &str| io::Error::new(io::ErrorKind::InvalidData, why.to_string());
+    if parts == 0 {
+        return Err(invalid("cannot cut a capture into no parts"));
+    }
     let header = bytes
         .get(..GLOBAL_HEADER_LEN)
         .ok_or_else(|| invalid("shorter than a pcap global header"))?;
@@ -39,17 +44,20 @@ pub fn split(capture: &Path, first: &Path, second: &Path) -> io::Result<(usize, 
     if pos != bytes.len() {
         return Err(invalid("the capture ends inside a record"));
     }
-    let middle = starts.get(starts.len() / 2).copied().unwrap_or(bytes.len());
-    let write = |path: &Path, records: &[u8]| -> io::Result<()> {
-        let mut file = io::BufWriter::new(std::fs::File::create(path)?);
-        file.write_all(header)?;
-        file.write_all(records)?;
-        file.flush()
-    };
-    write(first, &bytes[GLOBAL_HEADER_LEN..middle])?;
-    write(second, &bytes[middle..])?;
-    let half = starts.len() / 2;
-    Ok((half, starts.len() - half))
+    starts.push(bytes.len());
+    let records = starts.len() - 1;
+    std::fs::create_dir_all(dir)?;
+    (0..parts)
+        .map(|k| {
+            let (first, end) = (k * records / parts, (k + 1) * records / parts);
+            let path = dir.join(format!("part-{k:02}.pcap"));
+            let mut file = io::BufWriter::new(std::fs::File::create(&path)?);
+            file.write_all(header)?;
+            file.write_all(&bytes[starts[first]..starts[end]])?;
+            file.flush()?;
+            Ok((path, end - first))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -73,26 +81,29 @@ mod tests {
     }
 
     #[test]
-    fn the_halves_hold_every_record_once_in_order() {
+    fn the_parts_hold_every_record_once_in_order() {
         let dir = tempfile::tempdir().expect("a temporary folder");
-        let (whole, first, second) = (
-            dir.path().join("w.pcap"),
-            dir.path().join("a.pcap"),
-            dir.path().join("b.pcap"),
-        );
-        for n in [0, 1, 2, 9] {
+        let whole = dir.path().join("w.pcap");
+        for (n, parts) in [(0, 2), (1, 2), (2, 2), (9, 2), (9, 4), (30, 10), (3, 5)] {
             let bytes = capture(n);
             std::fs::write(&whole, &bytes).expect("written");
-            let counts = split(&whole, &first, &second).expect("split");
-            assert_eq!(counts, (usize::from(n / 2), usize::from(n - n / 2)));
-            let (a, b) = (
-                std::fs::read(&first).expect("read"),
-                std::fs::read(&second).expect("read"),
+            let out = dir.path().join(format!("{n}-{parts}"));
+            let written = split(&whole, parts, &out).expect("split");
+            assert_eq!(written.len(), parts);
+            let counts: Vec<usize> = written.iter().map(|w| w.1).collect();
+            assert_eq!(counts.iter().sum::<usize>(), usize::from(n));
+            let (least, most) = (counts.iter().min(), counts.iter().max());
+            assert!(
+                most.zip(least).is_some_and(|(m, l)| m - l <= 1),
+                "{counts:?}"
             );
-            assert_eq!(a[..24], bytes[..24]);
-            assert_eq!(b[..24], bytes[..24]);
-            let rejoined: Vec<u8> = a.iter().chain(&b[24..]).copied().collect();
-            assert_eq!(rejoined, bytes, "{n} records");
+            let mut rejoined = bytes[..24].to_vec();
+            for (path, _) in &written {
+                let part = std::fs::read(path).expect("read");
+                assert_eq!(part[..24], bytes[..24]);
+                rejoined.extend(&part[24..]);
+            }
+            assert_eq!(rejoined, bytes, "{n} records in {parts} parts");
         }
     }
 
@@ -103,9 +114,10 @@ mod tests {
         let mut bytes = capture(3);
         bytes.pop();
         std::fs::write(&whole, &bytes).expect("written");
-        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-        assert!(split(&whole, &a, &b).is_err());
+        assert!(split(&whole, 2, dir.path()).is_err());
         std::fs::write(&whole, b"not a capture at all, not at all").expect("written");
-        assert!(split(&whole, &a, &b).is_err());
+        assert!(split(&whole, 2, dir.path()).is_err());
+        std::fs::write(&whole, capture(3)).expect("written");
+        assert!(split(&whole, 0, dir.path()).is_err());
     }
 }
