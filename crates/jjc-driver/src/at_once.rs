@@ -115,10 +115,12 @@ where
         let encoder = out.encoder();
         std::thread::scope(|scope| {
             let (done_tx, done_rx) = channel::<Done>();
+            let mut threads = Vec::with_capacity(self.threads);
             for _ in 0..self.threads.min(captures.len()) {
                 let (done_tx, encoder) = (done_tx.clone(), encoder.clone());
                 let (turns, next, captures) = (&turns, &next, &captures);
-                scope.spawn(move || {
+                threads.push(scope.spawn(move || {
+                    let _stop = StopIfPanicking(turns);
                     loop {
                         let index = next.fetch_add(1, Ordering::Relaxed);
                         let Some(capture) = captures.get(index) else {
@@ -137,33 +139,45 @@ where
                             return;
                         }
                     }
-                });
+                }));
             }
             drop(done_tx);
             if let Some(w) = self.warmup {
                 w.end();
             }
-            // Stops the threads however this thread leaves (an error, or a panic as it unwinds).
-            let _stop = StopOnDrop(&turns);
-            let mut waiting = BTreeMap::new();
-            let mut written = 0;
-            for done in done_rx {
-                waiting.insert(done.index, done);
-                while let Some(done) = waiting.remove(&written) {
-                    if let Some(p) = progress.as_deref_mut()
-                        && let Some((name, total)) = names.get(written)
-                    {
-                        p.start_capture(name, *total);
-                        p.advance(done.bytes_read);
+            let result = {
+                // Stops the threads however the writing ends (an error, or a panic as it
+                // unwinds).
+                let _stop = StopOnDrop(&turns);
+                let mut waiting = BTreeMap::new();
+                let mut written = 0;
+                (|| {
+                    for done in done_rx {
+                        waiting.insert(done.index, done);
+                        while let Some(done) = waiting.remove(&written) {
+                            if let Some(p) = progress.as_deref_mut()
+                                && let Some((name, total)) = names.get(written)
+                            {
+                                p.start_capture(name, *total);
+                                p.advance(done.bytes_read);
+                            }
+                            summary.absorb(done.summary);
+                            write_rows(out, &done.rows, &done.bytes)?;
+                            done.result?;
+                            written += 1;
+                            turns.written(written);
+                        }
                     }
-                    summary.absorb(done.summary);
-                    write_rows(out, &done.rows, &done.bytes)?;
-                    done.result?;
-                    written += 1;
-                    turns.written(written);
-                }
+                    Ok(written)
+                })()
+            };
+            let stopped = || PipelineError::Config("a worker thread stopped unexpectedly".into());
+            let joined = threads.into_iter().all(|t| t.join().is_ok());
+            match result {
+                Ok(written) if !joined || written < names.len() => Err(stopped()),
+                Ok(_) => Ok(()),
+                Err(e) => Err(e),
             }
-            Ok(())
         })
     }
 
@@ -340,6 +354,18 @@ struct StopOnDrop<'t>(&'t Turns);
 impl Drop for StopOnDrop<'_> {
     fn drop(&mut self) {
         self.0.stop();
+    }
+}
+
+/// Stops the run if dropped by a panic: a capture's thread that dies leaves its capture
+/// unwritten, so the others must not wait for it to be written.
+struct StopIfPanicking<'t>(&'t Turns);
+
+impl Drop for StopIfPanicking<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.stop();
+        }
     }
 }
 

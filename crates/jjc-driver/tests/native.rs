@@ -280,3 +280,62 @@ fn a_failing_capture_stops_captures_run_at_once_where_one_thread_stops() {
         assert_eq!(run(threads), (error.clone(), rows), "{threads} threads");
     }
 }
+
+/// A native group that panics on the flows of its second capture.
+struct LatePanic;
+struct LatePanicFlow;
+
+impl FeatureExtractor for LatePanic {
+    fn columns(&self) -> Vec<Column> {
+        vec![Column::new("late_panic", ColumnType::Int)]
+    }
+    fn start(&self) -> Box<dyn FlowFeatures> {
+        Box::new(LatePanicFlow)
+    }
+}
+
+impl FlowFeatures for LatePanicFlow {
+    fn update(&mut self, _: &PacketView<'_>) {}
+    fn finish(&mut self, flow: &FlowView, out: &mut Vec<Value>) {
+        assert!(flow.start_time < 1.75e9, "a bug in a native group");
+        out.push(Value::Int(1));
+    }
+}
+
+/// A capture whose thread dies (a native group's bug) ends a run of captures at once with an
+/// error instead of a table missing that capture's rows, and no thread is left waiting.
+#[test]
+fn a_capture_thread_that_panics_fails_the_run() {
+    use jjc_driver::Input;
+
+    register_extractor("late_panic", LatePanic);
+    let dir = tempfile::tempdir().unwrap();
+    let capture = |name: &str, seed, start_time| {
+        let path = dir.path().join(name);
+        let synth = jjc_synth::SynthConfig {
+            seed,
+            start_time,
+            target_packets: Some(2000),
+            ..jjc_synth::SynthConfig::default()
+        };
+        jjc_synth::write_capture(&synth, std::fs::File::create(&path).unwrap()).unwrap();
+        Input::File(path)
+    };
+    let early = capture("early.pcap", 5, 1.7e9);
+    let late = capture("late.pcap", 6, 1.8e9);
+    let mut inputs = vec![early.clone(), late];
+    inputs.extend(std::iter::repeat_n(early, 8));
+    let pipeline = Pipeline::new(RunConfig {
+        threads: 2,
+        ..config(&["late_panic"], Backend::Jit)
+    })
+    .unwrap();
+    let mut table = jjc_driver::Table::new(pipeline.columns(true));
+    let error = pipeline
+        .run(pipeline.open(&inputs).unwrap(), &mut table, None)
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("stopped unexpectedly"),
+        "{error}"
+    );
+}
