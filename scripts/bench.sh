@@ -9,8 +9,9 @@
 # size and seed stay the same), runs the commands in BENCH_REPEAT rounds (each command once
 # per round, so a slow minute of the machine falls on all of them alike) and prints each one's best
 # wall time, packets/s, MB/s (decimal megabytes of capture), the ratio to the external floor
-# (jjc-bench floor: mmap + etherparse, no jjc code) and peak RSS; then peak RSS at a million
-# concurrent flows. `cargo run --release -p jjc-bench` prints the in-process stage table.
+# (jjc-bench floor: mmap + etherparse, no jjc code) and peak RSS; the most two cores give (two
+# one-thread processes on the capture's halves at once) and the same records as a folder of ten
+# captures (jjc-bench split); then peak RSS at a million concurrent flows. `cargo run --release -p jjc-bench` prints the in-process stage table.
 #
 # Environment:
 #   BENCH_SIZE        capture size for jjc-synth --size (default 300M)
