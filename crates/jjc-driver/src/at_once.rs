@@ -22,8 +22,8 @@ use jjc_output::RowEncoder;
 
 use crate::error::PipelineError;
 use crate::features::{CompiledFeatures, FlowState, KernelHandler};
-use crate::parallel::Cells;
-use crate::pipeline::{Progress, RowWriter, discard, format_row};
+use crate::parallel::{Cells, EncodedRows};
+use crate::pipeline::{Progress, RowWriter, discard};
 use crate::scan::{Batches, FlowTableOf, Report, Share, Sharing, scan};
 use crate::summary::RunSummary;
 use crate::warmup::Warmup;
@@ -271,27 +271,16 @@ impl<E: Exec> Batches<E> for Keep<'_> {
             discard(self.ended.drain(..), table);
             return Ok(false);
         }
-        let mut flows = self.ended.drain(..);
-        for mut flow in flows.by_ref() {
-            let start = self.bytes.len();
-            let encoded = format_row(
-                &mut flow,
-                self.label,
-                table,
-                self.encoder.as_mut(),
-                &mut self.bytes,
-                &mut self.values,
-            );
-            let cells = match encoded {
-                Ok(true) => Cells::Encoded(start..self.bytes.len()),
-                Ok(false) => Cells::Values(std::mem::take(&mut self.values)),
-                Err(e) => {
-                    discard(flows, table);
-                    return Err(e);
-                }
-            };
-            self.rows.push((flow.record.start_time, cells));
-        }
+        let rows = &mut self.rows;
+        let mut rows_of = EncodedRows {
+            encoder: self.encoder.as_mut(),
+            label: self.label,
+            bytes: &mut self.bytes,
+            values: &mut self.values,
+        };
+        rows_of.encode(&mut self.ended, table, |flow, cells| {
+            rows.push((flow.record.start_time, cells));
+        })?;
         Ok(true)
     }
 

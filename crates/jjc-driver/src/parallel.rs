@@ -40,6 +40,49 @@ pub(crate) enum Cells {
     Values(Vec<Value>),
 }
 
+/// Where a thread encodes the rows of its ended flows: the bytes an encoder makes, or values
+/// when the sink takes values.
+pub(crate) struct EncodedRows<'a> {
+    pub(crate) encoder: Option<&'a mut RowEncoder>,
+    pub(crate) label: Option<&'a str>,
+    pub(crate) bytes: &'a mut Vec<u8>,
+    pub(crate) values: &'a mut Vec<Value>,
+}
+
+impl EncodedRows<'_> {
+    /// Encodes the row of each flow in `ended` (just drained from `table`), in order, and gives
+    /// each flow and its cells to `keep`. On an error the flows left are discarded.
+    pub(crate) fn encode<E: Exec>(
+        &mut self,
+        ended: &mut Vec<EndedFlow<FlowState>>,
+        table: &mut FlowTableOf<'_, E>,
+        mut keep: impl FnMut(&EndedFlow<FlowState>, Cells),
+    ) -> Result<(), PipelineError> {
+        let mut flows = ended.drain(..);
+        for mut flow in flows.by_ref() {
+            let start = self.bytes.len();
+            let encoded = format_row(
+                &mut flow,
+                self.label,
+                table,
+                self.encoder.as_deref_mut(),
+                self.bytes,
+                self.values,
+            );
+            let cells = match encoded {
+                Ok(true) => Cells::Encoded(start..self.bytes.len()),
+                Ok(false) => Cells::Values(std::mem::take(self.values)),
+                Err(e) => {
+                    discard(flows, table);
+                    return Err(e);
+                }
+            };
+            keep(&flow, cells);
+        }
+        Ok(())
+    }
+}
+
 /// A row with what orders it: the time of the event that ended its flow, its partition and
 /// key, and its start time (for `--sort start`).
 struct OrderedRow {
@@ -202,25 +245,13 @@ impl<E: Exec> Batches<E> for Handing<'_> {
         let mut rows = Vec::with_capacity(self.ended.len());
         let mut bytes = Vec::new();
         let mut values = Vec::new();
-        let mut flows = self.ended.drain(..);
-        let mut failed = None;
-        for mut flow in flows.by_ref() {
-            let start = bytes.len();
-            let cells = match format_row(
-                &mut flow,
-                self.label,
-                table,
-                self.encoder.as_mut(),
-                &mut bytes,
-                &mut values,
-            ) {
-                Ok(true) => Cells::Encoded(start..bytes.len()),
-                Ok(false) => Cells::Values(std::mem::take(&mut values)),
-                Err(e) => {
-                    failed = Some(e);
-                    break;
-                }
-            };
+        let mut rows_of = EncodedRows {
+            encoder: self.encoder.as_mut(),
+            label: self.label,
+            bytes: &mut bytes,
+            values: &mut values,
+        };
+        rows_of.encode(&mut self.ended, table, |flow, cells| {
             rows.push(OrderedRow {
                 event_time: flow.event_time,
                 partition: flow.partition,
@@ -228,11 +259,7 @@ impl<E: Exec> Batches<E> for Handing<'_> {
                 start_time: flow.record.start_time,
                 cells,
             });
-        }
-        discard(flows, table);
-        if let Some(e) = failed {
-            return Err(e);
-        }
+        })?;
         let part = Part {
             seq,
             parts,

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 use jjc_abi::{Column, ColumnType, FlowView, PacketView, Value};
 use jjc_driver::{
-    Backend, FeatureConfig, FeatureExtractor, FlowFeatures, Pipeline, RunConfig, register_extractor,
+    Backend, FeatureConfig, FeatureExtractor, FlowFeatures, Input, Pipeline, RunConfig,
+    register_extractor,
 };
 
 fn sample() -> PathBuf {
@@ -72,6 +73,20 @@ fn config(groups: &[&str], backend: Backend) -> RunConfig {
         backend,
         ..RunConfig::default()
     }
+}
+
+/// A generated capture of `packets` packets from `start_time` on, written in `dir`.
+fn synth_capture(dir: &Path, name: &str, seed: u64, start_time: f64, packets: u64) -> Input {
+    let path = dir.join(name);
+    let synth = jjc_synth::SynthConfig {
+        seed,
+        start_time,
+        target_packets: Some(packets),
+        ..jjc_synth::SynthConfig::default()
+    };
+    let file = std::fs::File::create(&path).expect("a temporary file");
+    jjc_synth::write_capture(&synth, file).expect("a synthetic capture");
+    Input::File(path)
 }
 
 #[test]
@@ -241,24 +256,12 @@ impl FlowFeatures for LateTypoFlow {
 /// error, after writing the rows of the captures before it and nothing after.
 #[test]
 fn a_failing_capture_stops_captures_run_at_once_where_one_thread_stops() {
-    use jjc_driver::Input;
     use jjc_output::{Destination, Format, TableWriter};
 
     register_extractor("late_typo", LateTypo);
     let dir = tempfile::tempdir().unwrap();
-    let capture = |name: &str, seed, start_time| {
-        let path = dir.path().join(name);
-        let synth = jjc_synth::SynthConfig {
-            seed,
-            start_time,
-            target_packets: Some(3000),
-            ..jjc_synth::SynthConfig::default()
-        };
-        jjc_synth::write_capture(&synth, std::fs::File::create(&path).unwrap()).unwrap();
-        Input::File(path)
-    };
-    let early = capture("early.pcap", 3, 1.7e9);
-    let late = capture("late.pcap", 4, 1.8e9);
+    let early = synth_capture(dir.path(), "early.pcap", 3, 1.7e9, 3000);
+    let late = synth_capture(dir.path(), "late.pcap", 4, 1.8e9, 3000);
     let inputs = [early.clone(), early.clone(), late, early];
     let run = |threads| {
         let pipeline = Pipeline::new(RunConfig {
@@ -306,23 +309,10 @@ impl FlowFeatures for LatePanicFlow {
 /// error instead of a table missing that capture's rows, and no thread is left waiting.
 #[test]
 fn a_capture_thread_that_panics_fails_the_run() {
-    use jjc_driver::Input;
-
     register_extractor("late_panic", LatePanic);
     let dir = tempfile::tempdir().unwrap();
-    let capture = |name: &str, seed, start_time| {
-        let path = dir.path().join(name);
-        let synth = jjc_synth::SynthConfig {
-            seed,
-            start_time,
-            target_packets: Some(2000),
-            ..jjc_synth::SynthConfig::default()
-        };
-        jjc_synth::write_capture(&synth, std::fs::File::create(&path).unwrap()).unwrap();
-        Input::File(path)
-    };
-    let early = capture("early.pcap", 5, 1.7e9);
-    let late = capture("late.pcap", 6, 1.8e9);
+    let early = synth_capture(dir.path(), "early.pcap", 5, 1.7e9, 2000);
+    let late = synth_capture(dir.path(), "late.pcap", 6, 1.8e9, 2000);
     let mut inputs = vec![early.clone(), late];
     inputs.extend(std::iter::repeat_n(early, 8));
     let pipeline = Pipeline::new(RunConfig {
