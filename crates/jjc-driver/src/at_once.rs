@@ -1,17 +1,17 @@
 //! Several captures of one run at once, one thread each, for runs over many captures (a
-//! folder of them, say). Each capture's rows are kept until every capture before it is
-//! written, then written in the order one thread writes them: the table is the same for any
-//! thread count.
+//! folder of them, say). The rows of the first capture not yet written go to the output as
+//! its thread hands them; the others' rows wait until every capture before theirs is written.
+//! The table is the one a single thread writes, for any thread count.
 //!
 //! Splitting by capture does no work twice and hands nothing between threads but finished
-//! rows, so it scales as far as the captures and cores go; the partitioned walk of
-//! [`crate::parallel`] serves one capture at a time, and so the captures too large to keep
-//! their rows in memory ([`AT_ONCE_BELOW`]).
+//! rows, so it scales as far as the captures and cores go, where the partitioned walk of
+//! [`crate::parallel`] makes every thread read every record of one capture. A capture larger
+//! than one thread's share of the run keeps the partitioned walk ([`fits`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::channel;
+use std::sync::mpsc::{Sender, channel};
 use std::sync::{Condvar, Mutex};
 
 use jjc_abi::Value;
@@ -28,16 +28,20 @@ use crate::scan::{Batches, FlowTableOf, Report, Share, Sharing, scan};
 use crate::summary::RunSummary;
 use crate::warmup::Warmup;
 
-/// Captures below this size may run at once: each keeps all its rows in memory until its
-/// turn to be written, typically a seventh of its size as CSV (several times its size for a
-/// capture of nothing but one- and two-packet flows), for at most twice as many captures as
-/// threads at a time.
-pub(crate) const AT_ONCE_BELOW: u64 = 16 << 20;
+/// Captures below this size may always run beside others: one thread each is all they can use
+/// (splitting one by partition gains little below this size).
+const SMALL_CAPTURE: u64 = 16 << 20;
 
-/// Whether a capture may run beside others: a file (a stream's size is unknown) below
-/// [`AT_ONCE_BELOW`].
-pub(crate) fn fits(reader: &CaptureReader) -> bool {
-    reader.total_bytes().is_some_and(|b| b < AT_ONCE_BELOW)
+/// Bytes of rows that the captures waiting for their turn to be written may hold in all; a
+/// capture's thread that would hold more waits until its capture is the one being written.
+const KEPT_ROWS_BYTES: u64 = 64 << 20;
+
+/// Whether a capture of `bytes` may run beside others, in a run of `total` bytes of captures
+/// on `threads` threads: a file (a stream's size is unknown) that is small, or no larger than
+/// one thread's share of the run (a larger one gains more from all the threads at once).
+pub(crate) fn fits(bytes: Option<u64>, total: u64, threads: usize) -> bool {
+    let share = total / threads.max(1) as u64;
+    bytes.is_some_and(|b| b < SMALL_CAPTURE || b <= share)
 }
 
 /// The captures of a run in turns, in order: each a range of them and whether they run at
@@ -70,21 +74,65 @@ pub(crate) struct AtOnce<'a, F> {
     pub(crate) threads: usize,
 }
 
-/// One capture of the run, as its thread left it.
-struct Done {
-    /// Its place among the captures.
-    index: usize,
-    /// Its rows, in the order one thread writes them: start time (for `--sort start`) and
-    /// cells.
+/// What a capture's thread tells the writing thread, in order.
+enum Message {
+    /// Rows of capture `index`, in the order one thread writes them.
+    Rows { index: usize, rows: Rows },
+    /// Capture `index` is over; no rows of it follow.
+    Done {
+        index: usize,
+        /// Its counts and warnings.
+        summary: RunSummary,
+        /// Bytes of it read.
+        bytes_read: u64,
+        /// How its walk ended: after an error, the rows sent are those of the flows that
+        /// ended before it.
+        result: Result<(), PipelineError>,
+    },
+}
+
+/// Rows handed at one checkpoint: start time (for `--sort start`) and cells, and the encoded
+/// cells' bytes.
+struct Rows {
     rows: Vec<(f64, Cells)>,
-    /// The encoded rows' bytes.
     bytes: Vec<u8>,
-    /// Its counts and warnings.
-    summary: RunSummary,
-    /// Bytes of it read.
-    bytes_read: u64,
-    /// How its walk ended: after an error, `rows` are those of the flows that ended before it.
-    result: Result<(), PipelineError>,
+}
+
+impl Rows {
+    /// About how much memory the rows hold, for the count of kept rows.
+    fn size(&self) -> u64 {
+        let values: usize = self
+            .rows
+            .iter()
+            .map(|(_, cells)| match cells {
+                Cells::Encoded(_) => 0,
+                Cells::Values(values) => values.len() * std::mem::size_of::<Value>(),
+            })
+            .sum();
+        let rows = self.rows.len() * std::mem::size_of::<(f64, Cells)>();
+        u64::try_from(self.bytes.len() + rows + values).unwrap_or(u64::MAX)
+    }
+
+    /// Writes the rows.
+    fn write(&self, out: &mut RowWriter<'_>) -> Result<(), PipelineError> {
+        for (start_time, cells) in &self.rows {
+            match cells {
+                Cells::Encoded(range) => out.push_encoded(
+                    *start_time,
+                    self.bytes.get(range.clone()).unwrap_or_default(),
+                )?,
+                Cells::Values(values) => out.push(*start_time, values)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A capture's messages that came before its turn to be written.
+#[derive(Default)]
+struct Waiting {
+    rows: VecDeque<Rows>,
+    done: Option<Message>,
 }
 
 impl<F, E> AtOnce<'_, F>
@@ -114,10 +162,10 @@ where
         let ahead = 2 * self.threads;
         let encoder = out.encoder();
         std::thread::scope(|scope| {
-            let (done_tx, done_rx) = channel::<Done>();
+            let (messages, received) = channel::<Message>();
             let mut threads = Vec::with_capacity(self.threads);
             for _ in 0..self.threads.min(captures.len()) {
-                let (done_tx, encoder) = (done_tx.clone(), encoder.clone());
+                let (messages, encoder) = (messages.clone(), encoder.clone());
                 let (turns, next, captures) = (&turns, &next, &captures);
                 threads.push(scope.spawn(move || {
                     let _stop = StopIfPanicking(turns);
@@ -134,14 +182,15 @@ where
                             return;
                         };
                         let label = labels.get(index).copied().flatten();
-                        let done = self.run_one(index, reader, label, encoder.clone(), turns);
-                        if done_tx.send(done).is_err() {
+                        let encoder = encoder.clone();
+                        let done = self.run_one(index, reader, label, encoder, &messages, turns);
+                        if messages.send(done).is_err() {
                             return;
                         }
                     }
                 }));
             }
-            drop(done_tx);
+            drop(messages);
             if let Some(w) = self.warmup {
                 w.end();
             }
@@ -149,21 +198,43 @@ where
                 // Stops the threads however the writing ends (an error, or a panic as it
                 // unwinds).
                 let _stop = StopOnDrop(&turns);
-                let mut waiting = BTreeMap::new();
+                let mut waiting: BTreeMap<usize, Waiting> = BTreeMap::new();
                 let mut written = 0;
                 (|| {
-                    for done in done_rx {
-                        waiting.insert(done.index, done);
-                        while let Some(done) = waiting.remove(&written) {
+                    for message in received {
+                        let index = match &message {
+                            Message::Rows { index, .. } | Message::Done { index, .. } => *index,
+                        };
+                        let capture = waiting.entry(index).or_default();
+                        match message {
+                            Message::Rows { rows, .. } => capture.rows.push_back(rows),
+                            done => capture.done = Some(done),
+                        }
+                        // Writes what the captures' turns allow: the current capture's rows,
+                        // and the next captures' once the current one is over.
+                        while let Some(capture) = waiting.get_mut(&written) {
+                            while let Some(rows) = capture.rows.pop_front() {
+                                rows.write(out)?;
+                                turns.wrote(rows.size());
+                            }
+                            let Some(Message::Done {
+                                summary: part,
+                                bytes_read,
+                                result,
+                                ..
+                            }) = capture.done.take()
+                            else {
+                                break;
+                            };
                             if let Some(p) = progress.as_deref_mut()
                                 && let Some((name, total)) = names.get(written)
                             {
                                 p.start_capture(name, *total);
-                                p.advance(done.bytes_read);
+                                p.advance(bytes_read);
                             }
-                            summary.absorb(done.summary);
-                            write_rows(out, &done.rows, &done.bytes)?;
-                            done.result?;
+                            summary.absorb(part);
+                            result?;
+                            waiting.remove(&written);
                             written += 1;
                             turns.written(written);
                         }
@@ -181,23 +252,25 @@ where
         })
     }
 
-    /// Runs one capture on this thread, keeping its rows.
+    /// Runs one capture on this thread, sending its rows as its flows end; returns the
+    /// message that ends it.
     fn run_one(
         &self,
         index: usize,
         reader: &mut CaptureReader,
         label: Option<&str>,
         encoder: Option<RowEncoder>,
+        messages: &Sender<Message>,
         turns: &Turns,
-    ) -> Done {
+    ) -> Message {
         let mut summary = RunSummary::default();
-        let mut keep = Keep {
+        let mut sending = Sending {
+            index,
             encoder,
             label,
+            messages,
             turns,
             ended: Vec::new(),
-            rows: Vec::new(),
-            bytes: Vec::new(),
             values: Vec::new(),
         };
         let handler = KernelHandler::new(self.features, (self.make_exec)());
@@ -216,13 +289,11 @@ where
                     Share::ALL,
                     Sharing::Alone,
                     Some(report),
-                    &mut keep,
+                    &mut sending,
                 )
             });
-        Done {
+        Message::Done {
             index,
-            rows: keep.rows,
-            bytes: keep.bytes,
             summary,
             bytes_read: reader.bytes_read(),
             result,
@@ -230,35 +301,18 @@ where
     }
 }
 
-/// Writes one capture's kept rows.
-fn write_rows(
-    out: &mut RowWriter<'_>,
-    rows: &[(f64, Cells)],
-    bytes: &[u8],
-) -> Result<(), PipelineError> {
-    for (start_time, cells) in rows {
-        match cells {
-            Cells::Encoded(range) => {
-                out.push_encoded(*start_time, bytes.get(range.clone()).unwrap_or_default())?
-            }
-            Cells::Values(values) => out.push(*start_time, values)?,
-        }
-    }
-    Ok(())
-}
-
-/// A capture's thread's hand-over: the rows of ended flows, kept.
-struct Keep<'w> {
+/// A capture's thread's hand-over: the rows of ended flows, sent to the writing thread.
+struct Sending<'w> {
+    index: usize,
     encoder: Option<RowEncoder>,
     label: Option<&'w str>,
+    messages: &'w Sender<Message>,
     turns: &'w Turns,
     ended: Vec<EndedFlow<FlowState>>,
-    rows: Vec<(f64, Cells)>,
-    bytes: Vec<u8>,
     values: Vec<Value>,
 }
 
-impl<E: Exec> Batches<E> for Keep<'_> {
+impl<E: Exec> Batches<E> for Sending<'_> {
     fn hand(
         &mut self,
         table: &mut FlowTableOf<'_, E>,
@@ -271,17 +325,25 @@ impl<E: Exec> Batches<E> for Keep<'_> {
             discard(self.ended.drain(..), table);
             return Ok(false);
         }
-        let rows = &mut self.rows;
+        if self.ended.is_empty() {
+            return Ok(true);
+        }
+        let (mut rows, mut bytes) = (Vec::with_capacity(self.ended.len()), Vec::new());
         let mut rows_of = EncodedRows {
             encoder: self.encoder.as_mut(),
             label: self.label,
-            bytes: &mut self.bytes,
+            bytes: &mut bytes,
             values: &mut self.values,
         };
         rows_of.encode(&mut self.ended, table, |flow, cells| {
             rows.push((flow.record.start_time, cells));
         })?;
-        Ok(true)
+        let rows = Rows { rows, bytes };
+        self.turns.kept(rows.size());
+        let index = self.index;
+        // The writing thread is gone only after an error, which the run reports.
+        Ok(self.messages.send(Message::Rows { index, rows }).is_ok()
+            && self.turns.wait_for_room(index))
     }
 
     fn wait_for_output(&mut self, _: u64, _: u64) -> bool {
@@ -293,32 +355,69 @@ impl<E: Exec> Batches<E> for Keep<'_> {
     }
 }
 
-/// How many captures are written, for the threads to wait on, and whether the run stopped.
+/// How many captures are written and how many bytes of rows wait to be, for the threads to
+/// wait on, and whether the run stopped.
 #[derive(Default)]
 struct Turns {
-    written: Mutex<usize>,
+    state: Mutex<Written>,
     more: Condvar,
     stopped: AtomicBool,
 }
 
+/// What [`Turns`] guards.
+#[derive(Default)]
+struct Written {
+    /// Captures written.
+    captures: usize,
+    /// Bytes of rows sent and not yet written ([`Rows::size`]).
+    kept: u64,
+}
+
 impl Turns {
     /// Waits until capture `index` is fewer than `ahead` captures past the ones written, so
-    /// that the kept rows of at most `ahead` captures wait in memory; `false` if the run
-    /// stopped instead.
+    /// that at most `ahead` captures are under way at once; `false` if the run stopped
+    /// instead.
     fn wait_until_within(&self, index: usize, ahead: usize) -> bool {
-        let Ok(written) = self.written.lock() else {
+        self.wait_while(|w| index >= w.captures.saturating_add(ahead))
+    }
+
+    /// Waits while more than [`KEPT_ROWS_BYTES`] of rows wait to be written and capture
+    /// `index` is not the one being written (whose rows go out as they come, so it never
+    /// waits); `false` if the run stopped instead.
+    fn wait_for_room(&self, index: usize) -> bool {
+        self.wait_while(|w| w.kept > KEPT_ROWS_BYTES && w.captures < index)
+    }
+
+    /// Waits while `blocked` holds and the run goes on; `false` if it stopped.
+    fn wait_while(&self, blocked: impl Fn(&Written) -> bool) -> bool {
+        let Ok(state) = self.state.lock() else {
             return false;
         };
-        let waited = self.more.wait_while(written, |written| {
-            index >= written.saturating_add(ahead) && !self.stopped()
-        });
+        let waited = self
+            .more
+            .wait_while(state, |w| blocked(w) && !self.stopped());
         waited.is_ok() && !self.stopped()
+    }
+
+    /// `bytes` more of rows were sent.
+    fn kept(&self, bytes: u64) {
+        if let Ok(mut state) = self.state.lock() {
+            state.kept = state.kept.saturating_add(bytes);
+        }
+    }
+
+    /// `bytes` of the rows sent were written.
+    fn wrote(&self, bytes: u64) {
+        if let Ok(mut state) = self.state.lock() {
+            state.kept = state.kept.saturating_sub(bytes);
+        }
+        self.more.notify_all();
     }
 
     /// `count` captures are written.
     fn written(&self, count: usize) {
-        if let Ok(mut written) = self.written.lock() {
-            *written = count;
+        if let Ok(mut state) = self.state.lock() {
+            state.captures = count;
         }
         self.more.notify_all();
     }
@@ -327,7 +426,7 @@ impl Turns {
     /// checkpoint.
     fn stop(&self) {
         // Taken so that a thread between its check and its wait cannot miss the wake-up.
-        let _written = self.written.lock();
+        let _state = self.state.lock();
         self.stopped.store(true, Ordering::Relaxed);
         self.more.notify_all();
     }
@@ -360,7 +459,20 @@ impl Drop for StopIfPanicking<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Turns, schedule};
+    use super::{KEPT_ROWS_BYTES, SMALL_CAPTURE, Turns, fits, schedule};
+
+    #[test]
+    fn small_captures_and_those_within_a_thread_s_share_fit() {
+        let big = 4 * SMALL_CAPTURE;
+        assert!(fits(Some(1000), 1000, 2), "small: whatever its share");
+        assert!(
+            fits(Some(big), 2 * big, 2),
+            "half of the run on two threads"
+        );
+        assert!(!fits(Some(big), 2 * big, 4), "more than a quarter on four");
+        assert!(!fits(Some(big), big + 1000, 2), "most of the run");
+        assert!(!fits(None, 1000, 2), "a stream");
+    }
 
     #[test]
     fn captures_that_fit_run_at_once_in_rows_of_two_or_more() {
@@ -401,5 +513,34 @@ mod tests {
         });
         assert!(turns.stopped());
         assert!(!turns.wait_until_within(0, 4));
+    }
+
+    #[test]
+    fn a_capture_waits_for_room_unless_it_is_the_one_being_written() {
+        let turns = Turns::default();
+        turns.kept(KEPT_ROWS_BYTES);
+        assert!(turns.wait_for_room(3), "at the bound: room enough");
+        turns.kept(1);
+        assert!(
+            turns.wait_for_room(0),
+            "the capture being written never waits"
+        );
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| turns.wait_for_room(1));
+            turns.wrote(1);
+            assert!(waiter.join().unwrap(), "room once rows are written");
+        });
+        turns.kept(1);
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| turns.wait_for_room(2));
+            turns.written(2);
+            assert!(waiter.join().unwrap(), "its turn came");
+        });
+        turns.kept(KEPT_ROWS_BYTES);
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| turns.wait_for_room(5));
+            turns.stop();
+            assert!(!waiter.join().unwrap(), "a stopped run");
+        });
     }
 }

@@ -189,8 +189,12 @@ impl Pipeline {
                 .iter()
                 .map(|l| several.then_some(l.as_str()))
                 .collect();
-            let fit: Vec<bool> = readers.iter().map(at_once::fits).collect();
             let threads = self.config.thread_count();
+            let total = readers.iter().filter_map(CaptureReader::total_bytes).sum();
+            let fit: Vec<bool> = readers
+                .iter()
+                .map(|r| at_once::fits(r.total_bytes(), total, threads))
+                .collect();
             for (range, at_once) in at_once::schedule(&fit, threads) {
                 let (readers, labels) = (&mut readers[range.clone()], &labels[range]);
                 if at_once {
