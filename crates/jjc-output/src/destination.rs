@@ -13,7 +13,9 @@ use crate::OutputError;
 pub enum Destination {
     /// Standard output, written as rows come.
     Stdout,
-    /// A file, which appears (or is replaced) only once the table is finished.
+    /// A file, which appears (or is replaced) only once the table is finished; a path that
+    /// names something other than a file or a folder (`/dev/null`, a named pipe) is written
+    /// as rows come instead.
     File(PathBuf),
 }
 
@@ -35,6 +37,9 @@ impl Destination {
 pub(crate) enum Sink {
     /// Standard output.
     Stdout(io::Stdout),
+    /// A device, a named pipe or a socket, written directly: renaming a finished file onto
+    /// it would replace it (`-o /dev/null` replaced the system's `/dev/null` with the table).
+    Special(std::fs::File),
     /// A temporary file to be renamed onto `path`.
     File {
         /// The temporary file, deleted on drop unless persisted.
@@ -56,6 +61,31 @@ impl Sink {
             path: path.clone(),
             source,
         };
+        let existing = std::fs::metadata(path).ok();
+        if let Some(meta) = &existing {
+            if meta.is_dir() {
+                return Err(OutputError::Create {
+                    path: path.clone(),
+                    source: io::Error::new(
+                        io::ErrorKind::IsADirectory,
+                        format!(
+                            "it is a folder; name a file, such as {}",
+                            path.join("flows.csv").display()
+                        ),
+                    ),
+                });
+            }
+            if !meta.is_file() {
+                return std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map(Sink::Special)
+                    .map_err(|source| OutputError::Create {
+                        path: path.clone(),
+                        source,
+                    });
+            }
+        }
         let dir = match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => Path::new("."),
@@ -68,9 +98,9 @@ impl Sink {
             .suffix(".tmp")
             .tempfile_in(dir)
             .map_err(create_err)?;
-        let permissions = match std::fs::metadata(path) {
-            Ok(meta) if meta.is_file() => Some(meta.permissions()),
-            _ => new_file_permissions(),
+        let permissions = match existing {
+            Some(meta) => Some(meta.permissions()),
+            None => new_file_permissions(),
         };
         if let Some(permissions) = permissions {
             temp.as_file()
@@ -83,8 +113,8 @@ impl Sink {
         })
     }
 
-    /// Makes the written bytes final: flushes standard output, or renames the temporary file
-    /// onto the destination, so the table appears complete or not at all.
+    /// Makes the written bytes final: flushes standard output or a special file, or renames
+    /// the temporary file onto the destination, so the table appears complete or not at all.
     ///
     /// The file is not synced to disk first (as `cp` does not): a sync waited for the whole
     /// table to reach the disk, about a tenth of a run's time; the kernel writes it back
@@ -95,6 +125,7 @@ impl Sink {
                 target: Destination::Stdout.describe(),
                 source,
             }),
+            Sink::Special(_) => Ok(()),
             Sink::File { temp, path } => {
                 temp.persist(&path)
                     .map(drop)
@@ -126,6 +157,7 @@ impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Sink::Stdout(out) => out.write(buf),
+            Sink::Special(file) => file.write(buf),
             Sink::File { temp, .. } => temp.write(buf),
         }
     }
@@ -134,6 +166,7 @@ impl Write for Sink {
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         match self {
             Sink::Stdout(out) => out.write_all(buf),
+            Sink::Special(file) => file.write_all(buf),
             Sink::File { temp, .. } => temp.write_all(buf),
         }
     }
@@ -141,6 +174,7 @@ impl Write for Sink {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Sink::Stdout(out) => out.flush(),
+            Sink::Special(file) => file.flush(),
             Sink::File { temp, .. } => temp.flush(),
         }
     }

@@ -8,6 +8,14 @@ use jjc_abi::ColumnType;
 /// An error while creating, writing or finishing a table.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
+    /// The destination cannot be written: a folder, or a device or pipe that does not open.
+    #[error("cannot write the table to {}: {source}", path.display())]
+    Create {
+        /// The destination.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
     /// The temporary file next to the destination could not be created.
     #[error("cannot create a temporary file next to {}: {source}", path.display())]
     CreateTemp {

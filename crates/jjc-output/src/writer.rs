@@ -251,6 +251,51 @@ mod tests {
         );
     }
 
+    /// A named pipe (like `/dev/null`, a device) is written as rows come, not replaced by a
+    /// finished file: the reader at its other end gets the table, and the pipe stays a pipe.
+    #[cfg(unix)]
+    #[test]
+    fn a_named_pipe_gets_the_table_and_stays_a_pipe() {
+        use std::os::unix::fs::FileTypeExt;
+
+        let dir = tempfile::tempdir().unwrap();
+        let pipe = dir.path().join("pipe.csv");
+        let made = std::process::Command::new("mkfifo").arg(&pipe).status();
+        if !made.is_ok_and(|s| s.success()) {
+            return; // no mkfifo here: nothing to test with
+        }
+        let reader = {
+            let pipe = pipe.clone();
+            std::thread::spawn(move || std::fs::read_to_string(pipe).unwrap())
+        };
+        write_table(&pipe, Format::Csv, &rows());
+        let kind = std::fs::metadata(&pipe).unwrap().file_type();
+        assert!(kind.is_fifo(), "the pipe is still a pipe");
+        let text = reader.join().unwrap();
+        assert_eq!(
+            dir_entries(dir.path()),
+            vec![pipe],
+            "no temporary file left"
+        );
+        let file = dir.path().join("file.csv");
+        write_table(&file, Format::Csv, &rows());
+        assert_eq!(text, std::fs::read_to_string(&file).unwrap());
+    }
+
+    #[test]
+    fn a_folder_is_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = TableWriter::create(
+            Destination::File(dir.path().to_path_buf()),
+            Format::Csv,
+            columns(),
+        )
+        .unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("it is a folder"), "{message}");
+        assert!(dir_entries(dir.path()).is_empty(), "no temporary file left");
+    }
+
     #[test]
     fn jsonl_table() {
         let dir = tempfile::tempdir().unwrap();
