@@ -78,6 +78,8 @@ pub(crate) struct AtOnce<'a, F> {
 enum Message {
     /// Rows of capture `index`, in the order one thread writes them.
     Rows { index: usize, rows: Rows },
+    /// `bytes` of capture `index` are read (for the progress display).
+    Read { index: usize, bytes: u64 },
     /// Capture `index` is over; no rows of it follow.
     Done {
         index: usize,
@@ -132,6 +134,8 @@ impl Rows {
 #[derive(Default)]
 struct Waiting {
     rows: VecDeque<Rows>,
+    /// Bytes of it read, as last told.
+    read: u64,
     done: Option<Message>,
 }
 
@@ -200,14 +204,27 @@ where
                 let _stop = StopOnDrop(&turns);
                 let mut waiting: BTreeMap<usize, Waiting> = BTreeMap::new();
                 let mut written = 0;
+                let mut shown = Shown {
+                    progress: progress.as_deref_mut(),
+                    names: &names,
+                };
+                shown.start(0, 0);
                 (|| {
                     for message in received {
                         let index = match &message {
-                            Message::Rows { index, .. } | Message::Done { index, .. } => *index,
+                            Message::Rows { index, .. }
+                            | Message::Read { index, .. }
+                            | Message::Done { index, .. } => *index,
                         };
                         let capture = waiting.entry(index).or_default();
                         match message {
                             Message::Rows { rows, .. } => capture.rows.push_back(rows),
+                            Message::Read { bytes, .. } => {
+                                capture.read = bytes;
+                                if index == written {
+                                    shown.advance(bytes);
+                                }
+                            }
                             done => capture.done = Some(done),
                         }
                         // Writes what the captures' turns allow: the current capture's rows,
@@ -226,17 +243,14 @@ where
                             else {
                                 break;
                             };
-                            if let Some(p) = progress.as_deref_mut()
-                                && let Some((name, total)) = names.get(written)
-                            {
-                                p.start_capture(name, *total);
-                                p.advance(bytes_read);
-                            }
+                            shown.advance(bytes_read);
                             summary.absorb(part);
                             result?;
                             waiting.remove(&written);
                             written += 1;
                             turns.written(written);
+                            let read = waiting.get(&written).map_or(0, |c| c.read);
+                            shown.start(written, read);
                         }
                     }
                     Ok(written)
@@ -264,6 +278,7 @@ where
         turns: &Turns,
     ) -> Message {
         let mut summary = RunSummary::default();
+        let mut told = Told { index, messages };
         let mut sending = Sending {
             index,
             encoder,
@@ -277,10 +292,10 @@ where
         let result = FlowTable::new(self.flow.clone(), handler)
             .map_err(PipelineError::from)
             .and_then(|mut table| {
-                let mut no_progress = None;
+                let mut progress: Option<&mut dyn Progress> = Some(&mut told);
                 let report = Report {
                     summary: &mut summary,
-                    progress: &mut no_progress,
+                    progress: &mut progress,
                 };
                 let readers = std::slice::from_mut(&mut *reader);
                 scan(
@@ -298,6 +313,49 @@ where
             bytes_read: reader.bytes_read(),
             result,
         }
+    }
+}
+
+/// The progress display of the writing thread: shows the capture being written, with what
+/// its thread last told of it.
+struct Shown<'p, 'n> {
+    progress: Option<&'p mut (dyn Progress + 'n)>,
+    names: &'p [(String, Option<u64>)],
+}
+
+impl Shown<'_, '_> {
+    /// Capture `index` is now the one being written; `read` bytes of it are read so far.
+    fn start(&mut self, index: usize, read: u64) {
+        if let Some(p) = self.progress.as_deref_mut()
+            && let Some((name, total)) = self.names.get(index)
+        {
+            p.start_capture(name, *total);
+            p.advance(read);
+        }
+    }
+
+    /// `bytes` of the capture being written are read.
+    fn advance(&mut self, bytes: u64) {
+        if let Some(p) = self.progress.as_deref_mut() {
+            p.advance(bytes);
+        }
+    }
+}
+
+/// A capture's thread's progress, told to the writing thread, which shows it once the
+/// capture is the one being written.
+struct Told<'m> {
+    index: usize,
+    messages: &'m Sender<Message>,
+}
+
+impl Progress for Told<'_> {
+    fn start_capture(&mut self, _: &str, _: Option<u64>) {}
+
+    fn advance(&mut self, bytes: u64) {
+        let index = self.index;
+        // The writing thread is gone only after an error, which the run reports.
+        let _ = self.messages.send(Message::Read { index, bytes });
     }
 }
 

@@ -285,3 +285,80 @@ fn text_written_from_cells_is_the_text_of_the_values() {
         }
     }
 }
+
+/// What a progress display was told.
+#[derive(Debug, Default, PartialEq)]
+struct Told {
+    /// Each capture started, its size, and the bytes read as told after it started.
+    captures: Vec<(String, Option<u64>, Vec<u64>)>,
+}
+
+impl jjc_driver::Progress for Told {
+    fn start_capture(&mut self, name: &str, total_bytes: Option<u64>) {
+        self.captures
+            .push((name.to_string(), total_bytes, Vec::new()));
+    }
+
+    fn advance(&mut self, bytes: u64) {
+        if let Some((_, _, read)) = self.captures.last_mut() {
+            read.push(bytes);
+        }
+    }
+}
+
+/// Captures run at once show their progress one capture at a time, in input order, as one
+/// thread shows it: each from its start, never backwards, to its end.
+#[test]
+fn captures_run_at_once_show_their_progress_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut inputs = Vec::new();
+    for seed in 0..5u64 {
+        let path = dir.path().join(format!("c{seed}.pcap"));
+        let synth = match seed {
+            // Progress reports inside it (one every 65,536 records), and small enough to run
+            // beside the others (short packets: 70,000 of them in about 10 MB).
+            1 => jjc_synth::SynthConfig {
+                concurrent_flows: Some(35_000),
+                ..jjc_synth::SynthConfig::default()
+            },
+            _ => jjc_synth::SynthConfig {
+                seed,
+                target_packets: Some(500),
+                ..jjc_synth::SynthConfig::default()
+            },
+        };
+        jjc_synth::write_capture(&synth, std::fs::File::create(&path).unwrap()).unwrap();
+        inputs.push(Input::File(path));
+    }
+    let told = |threads| {
+        let p = Pipeline::new(RunConfig {
+            threads,
+            ..RunConfig::default()
+        })
+        .unwrap();
+        let mut table = Table::new(p.columns(true));
+        let mut told = Told::default();
+        p.run(p.open(&inputs).unwrap(), &mut table, Some(&mut told))
+            .unwrap();
+        told
+    };
+    let one = told(1);
+    assert_eq!(one.captures.len(), inputs.len());
+    for threads in [2, 3] {
+        let many = told(threads);
+        assert_eq!(many.captures.len(), inputs.len(), "{threads} threads");
+        for ((name, total, read), (one_name, one_total, one_read)) in
+            many.captures.iter().zip(&one.captures)
+        {
+            assert_eq!((name, total), (one_name, one_total));
+            assert!(read.is_sorted(), "{name}: {read:?}");
+            assert_eq!(read.last(), one_read.last(), "{name} ends where it ends");
+            assert_eq!(read.last().copied(), *total, "{name} is read whole");
+        }
+        let inside = many.captures[1]
+            .2
+            .iter()
+            .filter(|&&r| r > 0 && Some(r) != one.captures[1].1);
+        assert!(inside.count() > 0, "a report inside the capture: {many:?}");
+    }
+}
