@@ -5,8 +5,9 @@
 //!
 //! Splitting by capture does no work twice and hands nothing between threads but finished
 //! rows, so it scales as far as the captures and cores go, where the partitioned walk of
-//! [`crate::parallel`] makes every thread read every record of one capture. A capture larger
-//! than one thread's share of the run keeps the partitioned walk ([`fits`]).
+//! [`crate::parallel`] makes every thread read every record of one capture. Larger captures
+//! keep the partitioned walk ([`fits`]): a capture waiting for its turn must keep all its
+//! rows, or its thread must stop and wait.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
@@ -28,20 +29,22 @@ use crate::scan::{Batches, FlowTableOf, Report, Share, Sharing, scan};
 use crate::summary::RunSummary;
 use crate::warmup::Warmup;
 
-/// Captures below this size may always run beside others: one thread each is all they can use
-/// (splitting one by partition gains little below this size).
+/// Captures below this size run beside others. Larger ones are split by partition, one at a
+/// time: a capture that runs beside the one being written keeps its rows until its turn, and
+/// a large one's rows outgrow [`KEPT_ROWS_BYTES`], after which its thread only waits. Three
+/// 29 MB captures of 100,000 short flows each (70 MB of rows each) took 1.17 s at once
+/// against 0.95 s split by partition; four of 25–54 MB of ordinary traffic, 76 ms against
+/// 86 ms.
 const SMALL_CAPTURE: u64 = 16 << 20;
 
 /// Bytes of rows that the captures waiting for their turn to be written may hold in all; a
 /// capture's thread that would hold more waits until its capture is the one being written.
 const KEPT_ROWS_BYTES: u64 = 64 << 20;
 
-/// Whether a capture of `bytes` may run beside others, in a run of `total` bytes of captures
-/// on `threads` threads: a file (a stream's size is unknown) that is small, or no larger than
-/// one thread's share of the run (a larger one gains more from all the threads at once).
-pub(crate) fn fits(bytes: Option<u64>, total: u64, threads: usize) -> bool {
-    let share = total / threads.max(1) as u64;
-    bytes.is_some_and(|b| b < SMALL_CAPTURE || b <= share)
+/// Whether a capture of `bytes` may run beside others: a file (a stream's size is unknown)
+/// below [`SMALL_CAPTURE`].
+pub(crate) fn fits(bytes: Option<u64>) -> bool {
+    bytes.is_some_and(|b| b < SMALL_CAPTURE)
 }
 
 /// The captures of a run in turns, in order: each a range of them and whether they run at
@@ -520,16 +523,11 @@ mod tests {
     use super::{KEPT_ROWS_BYTES, SMALL_CAPTURE, Turns, fits, schedule};
 
     #[test]
-    fn small_captures_and_those_within_a_thread_s_share_fit() {
-        let big = 4 * SMALL_CAPTURE;
-        assert!(fits(Some(1000), 1000, 2), "small: whatever its share");
-        assert!(
-            fits(Some(big), 2 * big, 2),
-            "half of the run on two threads"
-        );
-        assert!(!fits(Some(big), 2 * big, 4), "more than a quarter on four");
-        assert!(!fits(Some(big), big + 1000, 2), "most of the run");
-        assert!(!fits(None, 1000, 2), "a stream");
+    fn small_files_fit() {
+        assert!(fits(Some(1000)));
+        assert!(fits(Some(SMALL_CAPTURE - 1)));
+        assert!(!fits(Some(SMALL_CAPTURE)));
+        assert!(!fits(None), "a stream");
     }
 
     #[test]

@@ -190,10 +190,9 @@ impl Pipeline {
                 .map(|l| several.then_some(l.as_str()))
                 .collect();
             let threads = self.config.thread_count();
-            let total = readers.iter().filter_map(CaptureReader::total_bytes).sum();
             let fit: Vec<bool> = readers
                 .iter()
-                .map(|r| at_once::fits(r.total_bytes(), total, threads))
+                .map(|r| at_once::fits(r.total_bytes()))
                 .collect();
             for (range, at_once) in at_once::schedule(&fit, threads) {
                 let (readers, labels) = (&mut readers[range.clone()], &labels[range]);
