@@ -84,16 +84,18 @@ enum Message {
     /// `bytes` of capture `index` are read (for the progress display).
     Read { index: usize, bytes: u64 },
     /// Capture `index` is over; no rows of it follow.
-    Done {
-        index: usize,
-        /// Its counts and warnings.
-        summary: RunSummary,
-        /// Bytes of it read.
-        bytes_read: u64,
-        /// How its walk ended: after an error, the rows sent are those of the flows that
-        /// ended before it.
-        result: Result<(), PipelineError>,
-    },
+    Done { index: usize, ended: Ended },
+}
+
+/// How a capture's walk ended.
+struct Ended {
+    /// Its counts and warnings.
+    summary: RunSummary,
+    /// Bytes of it read.
+    bytes_read: u64,
+    /// Whether it failed: after an error, the rows sent are those of the flows that ended
+    /// before it.
+    result: Result<(), PipelineError>,
 }
 
 /// Rows handed at one checkpoint: start time (for `--sort start`) and cells, and the encoded
@@ -139,7 +141,58 @@ struct Waiting {
     rows: VecDeque<Rows>,
     /// Bytes of it read, as last told.
     read: u64,
-    done: Option<Message>,
+    ended: Option<Ended>,
+}
+
+/// The writing thread's side: writes each capture's rows in its turn.
+struct Writer<'w, 'o, 'p, 'n> {
+    out: &'w mut RowWriter<'o>,
+    summary: &'w mut RunSummary,
+    shown: Shown<'p, 'n>,
+    turns: &'w Turns,
+    /// Messages of the captures whose turn has not come.
+    waiting: BTreeMap<usize, Waiting>,
+    /// Captures written: the one being written is number `written`.
+    written: usize,
+}
+
+impl Writer<'_, '_, '_, '_> {
+    /// Takes one message, and writes what the captures' turns then allow: the rows of the
+    /// capture being written, and the next captures' once it is over.
+    fn take(&mut self, message: Message) -> Result<(), PipelineError> {
+        match message {
+            Message::Rows { index, rows } => {
+                self.waiting.entry(index).or_default().rows.push_back(rows);
+            }
+            Message::Read { index, bytes } => {
+                self.waiting.entry(index).or_default().read = bytes;
+                if index == self.written {
+                    self.shown.advance(bytes);
+                }
+            }
+            Message::Done { index, ended } => {
+                self.waiting.entry(index).or_default().ended = Some(ended);
+            }
+        }
+        while let Some(capture) = self.waiting.get_mut(&self.written) {
+            while let Some(rows) = capture.rows.pop_front() {
+                rows.write(self.out)?;
+                self.turns.wrote(rows.size());
+            }
+            let Some(ended) = capture.ended.take() else {
+                return Ok(());
+            };
+            self.shown.advance(ended.bytes_read);
+            self.summary.absorb(ended.summary);
+            ended.result?;
+            self.waiting.remove(&self.written);
+            self.written += 1;
+            self.turns.written(self.written);
+            let read = self.waiting.get(&self.written).map_or(0, |c| c.read);
+            self.shown.start(self.written, read);
+        }
+        Ok(())
+    }
 }
 
 impl<F, E> AtOnce<'_, F>
@@ -205,59 +258,23 @@ where
                 // Stops the threads however the writing ends (an error, or a panic as it
                 // unwinds).
                 let _stop = StopOnDrop(&turns);
-                let mut waiting: BTreeMap<usize, Waiting> = BTreeMap::new();
-                let mut written = 0;
                 let mut shown = Shown {
                     progress: progress.as_deref_mut(),
                     names: &names,
                 };
                 shown.start(0, 0);
-                (|| {
-                    for message in received {
-                        let index = match &message {
-                            Message::Rows { index, .. }
-                            | Message::Read { index, .. }
-                            | Message::Done { index, .. } => *index,
-                        };
-                        let capture = waiting.entry(index).or_default();
-                        match message {
-                            Message::Rows { rows, .. } => capture.rows.push_back(rows),
-                            Message::Read { bytes, .. } => {
-                                capture.read = bytes;
-                                if index == written {
-                                    shown.advance(bytes);
-                                }
-                            }
-                            done => capture.done = Some(done),
-                        }
-                        // Writes what the captures' turns allow: the current capture's rows,
-                        // and the next captures' once the current one is over.
-                        while let Some(capture) = waiting.get_mut(&written) {
-                            while let Some(rows) = capture.rows.pop_front() {
-                                rows.write(out)?;
-                                turns.wrote(rows.size());
-                            }
-                            let Some(Message::Done {
-                                summary: part,
-                                bytes_read,
-                                result,
-                                ..
-                            }) = capture.done.take()
-                            else {
-                                break;
-                            };
-                            shown.advance(bytes_read);
-                            summary.absorb(part);
-                            result?;
-                            waiting.remove(&written);
-                            written += 1;
-                            turns.written(written);
-                            let read = waiting.get(&written).map_or(0, |c| c.read);
-                            shown.start(written, read);
-                        }
-                    }
-                    Ok(written)
-                })()
+                let mut writer = Writer {
+                    out,
+                    summary,
+                    shown,
+                    turns: &turns,
+                    waiting: BTreeMap::new(),
+                    written: 0,
+                };
+                received
+                    .into_iter()
+                    .try_for_each(|message| writer.take(message))
+                    .map(|()| writer.written)
             };
             let stopped = || PipelineError::Config("a worker thread stopped unexpectedly".into());
             let joined = threads.into_iter().all(|t| t.join().is_ok());
@@ -310,11 +327,14 @@ where
                     &mut sending,
                 )
             });
+        let bytes_read = reader.bytes_read();
         Message::Done {
             index,
-            summary,
-            bytes_read: reader.bytes_read(),
-            result,
+            ended: Ended {
+                summary,
+                bytes_read,
+                result,
+            },
         }
     }
 }
