@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use jjc_driver::{
     Backend, ConfigFile, FeatureConfig, Pipeline, PipelineError, Progress, RunConfig, SortOrder,
-    capture_info, expand_inputs, load_config_file,
+    capture_info, check_output_is_not_an_input, expand_inputs, load_config_file,
 };
 use jjc_flow::{FlowConfig, TcpEnd};
 use jjc_kernel::PercentileMode;
@@ -188,6 +188,9 @@ fn run_pipeline(a: &RunArgs, s: &Settings) -> Result<jjc_driver::RunSummary, Pip
             path: a.inputs.first().cloned().unwrap_or_default(),
             reason: "no capture to read".into(),
         });
+    }
+    if let Some(output) = &s.output {
+        check_output_is_not_an_input(&inputs, output)?;
     }
     let pipeline = Pipeline::new(s.config.clone())?;
     let captures = pipeline.open(&inputs)?;

@@ -573,3 +573,25 @@ fn a_lowered_kernel_is_kept_and_used_and_never_outlives_a_change_to_its_sources(
     assert_eq!(run(&[]), bytes);
     assert_ne!(inode(), before, "the damaged entry was replaced");
 }
+
+/// An output that names an input capture (itself, or through a folder) is refused before
+/// anything is read: the finished table would have replaced the capture.
+#[test]
+fn an_output_that_is_an_input_capture_is_refused_and_the_capture_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("c.pcap");
+    std::fs::copy(sample(), &capture).unwrap();
+    let before = std::fs::read(&capture).unwrap();
+    let capture_arg = capture.to_str().unwrap();
+    let folder_arg = dir.path().to_str().unwrap();
+    for inputs in [capture_arg, folder_arg] {
+        let o = jjc(&["run", inputs, "-o", capture_arg]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let message = stderr(&o);
+        assert!(
+            message.contains("the table would replace; name another output file"),
+            "{message}"
+        );
+        assert_eq!(std::fs::read(&capture).unwrap(), before, "the capture is kept");
+    }
+}

@@ -57,9 +57,85 @@ pub fn expand_inputs(paths: &[PathBuf]) -> Result<(Vec<Input>, Vec<String>), Pip
     Ok((inputs, notes))
 }
 
+/// An error if `output` is the file of one of `inputs` (by path, link or hard link): the
+/// finished table would replace that capture. A run checks this before it reads anything.
+pub fn check_output_is_not_an_input(inputs: &[Input], output: &Path) -> Result<(), PipelineError> {
+    let Ok(out) = std::fs::metadata(output) else {
+        return Ok(()); // a new file cannot be a capture being read
+    };
+    for input in inputs {
+        if let Input::File(path) = input
+            && std::fs::metadata(path).is_ok_and(|m| same_file(&m, &out, path, output))
+        {
+            return Err(PipelineError::Input {
+                path: output.to_path_buf(),
+                reason: format!(
+                    "the output is the capture {}, which the table would replace; \
+                     name another output file",
+                    path.display()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Whether two existing paths are one file: the same device and inode on Unix, the same
+/// canonical path elsewhere.
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata, a_path: &Path, b_path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let _ = (a_path, b_path);
+        a.dev() == b.dev() && a.ino() == b.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a, b);
+        matches!(
+            (a_path.canonicalize(), b_path.canonicalize()),
+            (Ok(x), Ok(y)) if x == y
+        )
+    }
+}
+
 fn input_error(p: &Path, e: std::io::Error) -> PipelineError {
     PipelineError::Input {
         path: p.to_path_buf(),
         reason: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Input, check_output_is_not_an_input};
+
+    #[test]
+    fn an_output_that_is_an_input_by_any_name_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let capture = dir.path().join("c.pcap");
+        std::fs::write(&capture, b"capture bytes").unwrap();
+        let other = dir.path().join("other.csv");
+        std::fs::write(&other, b"an old table").unwrap();
+        let inputs = [Input::Stdin, Input::File(capture.clone())];
+        let refused = check_output_is_not_an_input(&inputs, &capture).unwrap_err();
+        assert!(
+            refused.to_string().contains("name another output file"),
+            "{refused}"
+        );
+        let dotted = dir.path().join(".").join("c.pcap");
+        assert!(check_output_is_not_an_input(&inputs, &dotted).is_err());
+        #[cfg(unix)]
+        {
+            let linked = dir.path().join("linked.pcap");
+            std::os::unix::fs::symlink(&capture, &linked).unwrap();
+            assert!(check_output_is_not_an_input(&inputs, &linked).is_err());
+            let hard = dir.path().join("hard.pcap");
+            std::fs::hard_link(&capture, &hard).unwrap();
+            assert!(check_output_is_not_an_input(&inputs, &hard).is_err());
+        }
+        assert!(check_output_is_not_an_input(&inputs, &other).is_ok());
+        let new = dir.path().join("new.csv");
+        assert!(check_output_is_not_an_input(&inputs, &new).is_ok());
     }
 }

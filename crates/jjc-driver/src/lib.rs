@@ -37,7 +37,7 @@ pub use config_file::{ConfigFile, Names, load_config_file};
 pub use error::PipelineError;
 pub use features::{Backend, CompiledFeatures, FeatureConfig};
 pub use info::{CaptureInfo, InterfaceInfo, capture_info};
-pub use inputs::{Input, expand_inputs};
+pub use inputs::{Input, check_output_is_not_an_input, expand_inputs};
 pub use native::{FeatureExtractor, FlowFeatures, register_extractor, registered_extractors};
 pub use pipeline::{OpenCaptures, Pipeline, Progress, RowSink};
 pub use summary::RunSummary;
