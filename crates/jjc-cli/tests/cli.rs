@@ -592,6 +592,10 @@ fn an_output_that_is_an_input_capture_is_refused_and_the_capture_kept() {
             message.contains("the table would replace; name another output file"),
             "{message}"
         );
-        assert_eq!(std::fs::read(&capture).unwrap(), before, "the capture is kept");
+        assert_eq!(
+            std::fs::read(&capture).unwrap(),
+            before,
+            "the capture is kept"
+        );
     }
 }
