@@ -176,7 +176,7 @@ fi
 [[ -n "$packets" ]] || die "cannot tell how many packets $capture has"
 echo
 echo "capture: $capture, $bytes bytes, $packets packets; best of $repeat rounds"
-printf '%-24s %9s %14s %10s %9s %12s\n' command seconds packets/s MB/s "x floor" "peak RSS"
+printf '%-32s %9s %14s %10s %9s %12s\n' command seconds packets/s MB/s "x floor" "peak RSS"
 for r in "${results[@]}"; do
     IFS='|' read -r label secs kb <<<"$r"
     [[ "$label" == "external floor" ]] && floor_secs="$secs"
@@ -185,7 +185,7 @@ for r in "${results[@]}"; do
         mbs = (s > 0) ? b / 1e6 / s : 0
         ratio = (f > 0) ? s / f : 0
         mem = (kb == "") ? "-" : sprintf("%.1f MiB", kb / 1024)
-        printf "%-24s %9.3f %14.0f %10.1f %9.2f %12s\n", l, s, rate, mbs, ratio, mem
+        printf "%-32s %9.3f %14.0f %10.1f %9.2f %12s\n", l, s, rate, mbs, ratio, mem
     }'
 done
 
