@@ -63,11 +63,18 @@ pub struct RunConfig {
 /// gains (the 55 shared captures as one folder: 29.6 ms on two threads, 24.4 ms on one).
 pub(crate) const PARALLEL_FROM_BYTES: u64 = 1 << 20;
 
+/// The cores this process may use, asked once: the standard library reads the cgroup's CPU
+/// quota files every time (three files opened and read), and a run asked four times.
+pub(crate) fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 impl RunConfig {
     /// The threads a run uses: `threads`, or one per core when it is 0.
     pub fn thread_count(&self) -> usize {
         match self.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            0 => cores(),
             n => n,
         }
     }

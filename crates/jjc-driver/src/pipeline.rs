@@ -330,7 +330,7 @@ fn warmup_for(config: &RunConfig) -> Option<Warmup> {
     if config.threads == 1 {
         return None;
     }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = crate::config::cores();
     let threads = match config.threads {
         0 => cores,
         n => n.min(cores),
