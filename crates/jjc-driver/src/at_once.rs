@@ -23,7 +23,7 @@ use jjc_output::RowEncoder;
 
 use crate::error::PipelineError;
 use crate::features::{CompiledFeatures, FlowState, KernelHandler};
-use crate::parallel::{Cells, EncodedRows};
+use crate::parallel::{Cells, EncodedRows, rows_size};
 use crate::pipeline::{Progress, RowWriter, discard};
 use crate::scan::{Batches, FlowTableOf, Report, Share, Sharing, scan};
 use crate::summary::RunSummary;
@@ -108,30 +108,14 @@ struct Rows {
 impl Rows {
     /// About how much memory the rows hold, for the count of kept rows.
     fn size(&self) -> u64 {
-        let values: usize = self
-            .rows
-            .iter()
-            .map(|(_, cells)| match cells {
-                Cells::Encoded(_) => 0,
-                Cells::Values(values) => values.len() * std::mem::size_of::<Value>(),
-            })
-            .sum();
-        let rows = self.rows.len() * std::mem::size_of::<(f64, Cells)>();
-        u64::try_from(self.bytes.len() + rows + values).unwrap_or(u64::MAX)
+        rows_size(&self.rows, &self.bytes, |(_, cells)| cells)
     }
 
     /// Writes the rows.
     fn write(&self, out: &mut RowWriter<'_>) -> Result<(), PipelineError> {
-        for (start_time, cells) in &self.rows {
-            match cells {
-                Cells::Encoded(range) => out.push_encoded(
-                    *start_time,
-                    self.bytes.get(range.clone()).unwrap_or_default(),
-                )?,
-                Cells::Values(values) => out.push(*start_time, values)?,
-            }
-        }
-        Ok(())
+        self.rows
+            .iter()
+            .try_for_each(|(start_time, cells)| cells.write(*start_time, &self.bytes, out))
     }
 }
 

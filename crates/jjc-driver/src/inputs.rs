@@ -60,12 +60,12 @@ pub fn expand_inputs(paths: &[PathBuf]) -> Result<(Vec<Input>, Vec<String>), Pip
 /// An error if `output` is the file of one of `inputs` (by path, link or hard link): the
 /// finished table would replace that capture. A run checks this before it reads anything.
 pub fn check_output_is_not_an_input(inputs: &[Input], output: &Path) -> Result<(), PipelineError> {
-    let Ok(out) = std::fs::metadata(output) else {
+    let Some(out) = file_id(output) else {
         return Ok(()); // a new file cannot be a capture being read
     };
     for input in inputs {
         if let Input::File(path) = input
-            && std::fs::metadata(path).is_ok_and(|m| same_file(&m, &out, path, output))
+            && file_id(path).as_ref() == Some(&out)
         {
             return Err(PipelineError::Input {
                 path: output.to_path_buf(),
@@ -80,23 +80,18 @@ pub fn check_output_is_not_an_input(inputs: &[Input], output: &Path) -> Result<(
     Ok(())
 }
 
-/// Whether two existing paths are one file: the same device and inode on Unix, the same
-/// canonical path elsewhere.
-fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata, a_path: &Path, b_path: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        let _ = (a_path, b_path);
-        a.dev() == b.dev() && a.ino() == b.ino()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (a, b);
-        matches!(
-            (a_path.canonicalize(), b_path.canonicalize()),
-            (Ok(x), Ok(y)) if x == y
-        )
-    }
+/// What one existing file is, whatever path names it: its device and inode on Unix.
+#[cfg(unix)]
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.dev(), meta.ino()))
+}
+
+/// What one existing file is, whatever path names it: its canonical path elsewhere.
+#[cfg(not(unix))]
+fn file_id(path: &Path) -> Option<PathBuf> {
+    path.canonicalize().ok()
 }
 
 fn input_error(p: &Path, e: std::io::Error) -> PipelineError {

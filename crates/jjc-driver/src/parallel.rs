@@ -40,6 +40,38 @@ pub(crate) enum Cells {
     Values(Vec<Value>),
 }
 
+impl Cells {
+    /// Writes the row these cells are, started at `start_time` (for `--sort start`); `bytes`
+    /// are the encoded bytes the range is in.
+    pub(crate) fn write(
+        &self,
+        start_time: f64,
+        bytes: &[u8],
+        out: &mut RowWriter<'_>,
+    ) -> Result<(), PipelineError> {
+        match self {
+            Cells::Encoded(range) => {
+                out.push_encoded(start_time, bytes.get(range.clone()).unwrap_or_default())
+            }
+            Cells::Values(values) => out.push(start_time, values),
+        }
+    }
+}
+
+/// About how much memory rows waiting to be written hold, for the bounds on rows in flight:
+/// their encoded `bytes`, the rows themselves, and their values' vectors.
+pub(crate) fn rows_size<R>(rows: &[R], bytes: &[u8], cells: impl Fn(&R) -> &Cells) -> u64 {
+    let values: usize = rows
+        .iter()
+        .map(|row| match cells(row) {
+            Cells::Encoded(_) => 0,
+            Cells::Values(values) => values.len() * std::mem::size_of::<Value>(),
+        })
+        .sum();
+    let own = std::mem::size_of_val(rows);
+    u64::try_from(bytes.len() + own + values).unwrap_or(u64::MAX)
+}
+
 /// Where a thread encodes the rows of its ended flows: the bytes an encoder makes, or values
 /// when the sink takes values.
 pub(crate) struct EncodedRows<'a> {
@@ -105,16 +137,7 @@ struct Part {
 impl Part {
     /// About how much memory the part holds, for [`Written`]'s count of rows in flight.
     fn size(&self) -> u64 {
-        let values: usize = self
-            .rows
-            .iter()
-            .map(|row| match &row.cells {
-                Cells::Encoded(_) => 0,
-                Cells::Values(values) => values.len() * std::mem::size_of::<Value>(),
-            })
-            .sum();
-        let rows = self.rows.len() * std::mem::size_of::<OrderedRow>();
-        u64::try_from(self.bytes.len() + rows + values).unwrap_or(u64::MAX)
+        rows_size(&self.rows, &self.bytes, |row| &row.cells)
     }
 }
 
@@ -426,13 +449,7 @@ fn write_batches(
             for &(p, r) in &order {
                 let part = &batch.parts[p];
                 let row = &part.rows[r];
-                match &row.cells {
-                    Cells::Encoded(range) => {
-                        let text = part.bytes.get(range.clone()).unwrap_or_default();
-                        out.push_encoded(row.start_time, text)?;
-                    }
-                    Cells::Values(values) => out.push(row.start_time, values)?,
-                }
+                row.cells.write(row.start_time, &part.bytes, out)?;
             }
             next += 1;
             written.publish(next, size);
