@@ -3,6 +3,8 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use memmap2::Mmap;
 
@@ -52,8 +54,10 @@ pub struct CaptureReader {
     damage: Option<Damage>,
     /// The end, damage or an I/O error was reached.
     finished: bool,
-    /// Bytes of a mapped capture whose pages were given back ([`CaptureReader::release_behind`]).
-    released: u64,
+    /// Bytes at the start of a mapped capture whose pages were given back
+    /// ([`CaptureReader::release_behind`]), shared by every reader of the mapping, so that
+    /// each range is given back once, by whichever reader gets to it first.
+    released: Arc<AtomicU64>,
 }
 
 impl CaptureReader {
@@ -62,11 +66,17 @@ impl CaptureReader {
     /// Several threads can each walk the whole capture this way.
     pub fn reopen(&self) -> Option<Result<CaptureReader, CaptureError>> {
         match &self.source {
-            Source::Mapped(map) => Some(CaptureReader::start(
-                self.name.clone(),
-                Source::Mapped(map.clone()),
-                self.total_bytes,
-            )),
+            Source::Mapped(map) => Some(
+                CaptureReader::start(
+                    self.name.clone(),
+                    Source::Mapped(map.clone()),
+                    self.total_bytes,
+                )
+                .map(|again| CaptureReader {
+                    released: Arc::clone(&self.released),
+                    ..again
+                }),
+            ),
             Source::Stream(_) => None,
         }
     }
@@ -85,7 +95,7 @@ impl CaptureReader {
             .map(|meta| meta.len());
         let source = match size {
             Some(_) => match map(&file) {
-                Some(map) => Source::Mapped(std::sync::Arc::new(map)),
+                Some(map) => Source::Mapped(Arc::new(map)),
                 None => Source::stream(Box::new(file)),
             },
             None => Source::stream(Box::new(file)),
@@ -166,7 +176,7 @@ impl CaptureReader {
             layout,
             damage: None,
             finished: false,
-            released: 0,
+            released: Arc::default(),
         })
     }
 
@@ -253,13 +263,26 @@ impl CaptureReader {
         self.total_bytes
     }
 
-    /// Gives back the memory of a mapped capture's pages well behind the reader: they would
-    /// otherwise stay in the process's resident memory until the end, a whole 10 GB capture's
-    /// worth. Reading them again (another reader of the mapping that is behind) faults them
-    /// back in from the file. Does nothing for a stream.
-    pub fn release_behind(&mut self) {
-        let upto = self.progress.pos.saturating_sub(RELEASE_LAG) & !(RELEASE_ALIGN - 1);
-        if upto >= self.released.saturating_add(RELEASE_STEP) {
+    /// Bytes at the start of a mapped capture whose pages were given back, by this reader or
+    /// another reader of the same mapping; 0 for a stream.
+    pub fn released(&self) -> u64 {
+        self.released.load(Ordering::Relaxed)
+    }
+
+    /// Gives back the memory of a mapped capture's pages well behind byte `pos`, where the
+    /// hindmost reader of the mapping is (this reader's [`CaptureReader::bytes_read`] when it
+    /// is the only one): they would otherwise stay in the process's resident memory until the
+    /// end, a whole 10 GB capture's worth, and be given back then, while nothing else runs.
+    /// A reader that reads them again faults them back in from the file. Does nothing for a
+    /// stream.
+    pub fn release_behind(&self, pos: u64) {
+        let upto = pos.saturating_sub(RELEASE_LAG) & !(RELEASE_ALIGN - 1);
+        if upto
+            >= self
+                .released
+                .load(Ordering::Relaxed)
+                .saturating_add(RELEASE_STEP)
+        {
             self.release_upto(upto);
         }
     }
@@ -268,20 +291,22 @@ impl CaptureReader {
     /// folder keeps its captures open to the end, and each would otherwise stay resident
     /// (a folder of 10 MB captures grew by 10 MB a capture). Reading it again faults the pages
     /// back in from the file. Does nothing for a stream.
-    pub fn release_all(&mut self) {
+    pub fn release_all(&self) {
         self.release_upto(u64::MAX);
     }
 
     /// Gives back the pages of a mapped capture from where the last release ended up to
-    /// `upto` (or its end).
-    fn release_upto(&mut self, upto: u64) {
+    /// `upto` (or its end). Readers of one mapping may call it at once: each range is claimed
+    /// by one of them.
+    fn release_upto(&self, upto: u64) {
         let Source::Mapped(map) = &self.source else {
             return;
         };
         let upto = upto.min(u64::try_from(map.len()).unwrap_or(u64::MAX));
-        let (Ok(from), Ok(len)) = (
-            usize::try_from(self.released),
-            usize::try_from(upto.saturating_sub(self.released)),
+        let from = self.released.fetch_max(upto, Ordering::Relaxed);
+        let (Ok(start), Ok(len)) = (
+            usize::try_from(from),
+            usize::try_from(upto.saturating_sub(from)),
         ) else {
             return;
         };
@@ -292,18 +317,18 @@ impl CaptureReader {
         // SAFETY: the mapping is a read-only map of the capture file; dropping its pages
         // changes no byte anyone reads: a later read faults the same file bytes back in.
         let _ =
-            unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, len) };
+            unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, len) };
         #[cfg(not(unix))]
-        let _ = (map, from, len);
-        self.released = upto;
+        let _ = (map, start, len);
     }
 }
 
-/// How far behind the reader [`CaptureReader::release_behind`] keeps pages (other threads'
-/// readers of the same mapping are about as far).
-const RELEASE_LAG: u64 = 16 << 20;
-/// Bytes released at a time.
-const RELEASE_STEP: u64 = 8 << 20;
+/// How far behind the hindmost reader [`CaptureReader::release_behind`] keeps pages: nothing
+/// reads behind it, so only enough that a page is not given back while its record is read.
+const RELEASE_LAG: u64 = 1 << 20;
+/// Bytes released at a time: each release is a system call and, with several threads, an
+/// interrupt to flush the other cores' address translations.
+const RELEASE_STEP: u64 = 2 << 20;
 /// Alignment of released ranges: a multiple of every page size.
 const RELEASE_ALIGN: u64 = 64 << 10;
 
@@ -338,7 +363,7 @@ mod tests {
     use std::io::Write;
     use std::path::Path;
 
-    use super::CaptureReader;
+    use super::{CaptureReader, RELEASE_ALIGN, RELEASE_LAG, RELEASE_STEP};
     use crate::error::CaptureError;
     use crate::fixtures::{
         NgBuilder, OneByteAtATime, PcapBuilder, collect, read_both, stream_reader,
@@ -401,26 +426,58 @@ mod tests {
         let mut n = 0;
         while let Some(rec) = ahead.next_record().unwrap() {
             assert_eq!(rec.data, &payload[..]);
-            ahead.release_behind();
+            ahead.release_behind(ahead.bytes_read());
             n += 1;
         }
         assert_eq!(n, 700);
-        assert!(ahead.released > 20 << 20, "pages were released");
-        assert!(ahead.released <= ahead.bytes_read());
-        ahead.release_all();
+        assert!(ahead.released() > 35 << 20, "pages were released");
+        assert!(ahead.released() <= ahead.bytes_read() - (1 << 20));
+        assert_eq!(behind.released(), ahead.released(), "one count per mapping");
+        // The reader behind asks for less than is given back already: nothing to do.
+        behind.release_behind(5 << 20);
+        assert_eq!(behind.released(), ahead.released());
+        behind.release_all();
         assert_eq!(
-            ahead.released,
+            ahead.released(),
             bytes.len() as u64,
             "the whole capture is given back"
         );
         ahead.release_all();
-        assert_eq!(ahead.released, bytes.len() as u64);
+        assert_eq!(ahead.released(), bytes.len() as u64);
         let mut m = 0;
         while let Some(rec) = behind.next_record().unwrap() {
             assert_eq!(rec.data, &payload[..]);
             m += 1;
         }
         assert_eq!(m, 700);
+    }
+
+    #[test]
+    fn readers_releasing_at_once_leave_the_furthest_release() {
+        let payload = vec![7u8; 60_000];
+        let mut b = PcapBuilder::new(false, false, 65535, 1);
+        for i in 0..300u32 {
+            b = b.record(i, 0, &payload, 60_000);
+        }
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(&b.bytes()).unwrap();
+        let first = CaptureReader::open(file.path()).unwrap();
+        let others: Vec<CaptureReader> = (0..3).map(|_| first.reopen().unwrap().unwrap()).collect();
+        std::thread::scope(|s| {
+            for (i, r) in others.into_iter().enumerate() {
+                s.spawn(move || {
+                    for step in 0..40u64 {
+                        r.release_behind((step + i as u64) << 18);
+                    }
+                });
+            }
+        });
+        // Whichever order the readers' releases came in, what is given back only grew, to
+        // within a step of the furthest any reader asked for.
+        let furthest = ((41u64 << 18) - RELEASE_LAG) & !(RELEASE_ALIGN - 1);
+        let released = first.released();
+        assert!(released <= furthest && released + RELEASE_STEP > furthest);
+        assert_eq!(released % RELEASE_ALIGN, 0);
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod lowered;
 mod native;
 mod parallel;
 mod pipeline;
+mod read_front;
 mod scan;
 mod summary;
 mod table;

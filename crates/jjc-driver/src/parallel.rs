@@ -20,9 +20,10 @@ use jjc_output::RowEncoder;
 
 use crate::error::PipelineError;
 use crate::features::{CompiledFeatures, FlowState, KernelHandler};
-use crate::key_ring::KeyRing;
 use crate::pipeline::{RowWriter, discard, format_row};
-use crate::scan::{Batches, FlowTableOf, ROWS_IN_FLIGHT_BYTES, Report, Share, Sharing, scan};
+use crate::scan::{
+    Batches, FlowTableOf, ROWS_IN_FLIGHT_BYTES, Report, Share, SharedWalk, Sharing, scan,
+};
 use crate::warmup::Warmup;
 
 /// The settings of one parallel run.
@@ -158,12 +159,12 @@ where
     ) -> Result<(), PipelineError> {
         let threads = others.len() + 1;
         let written = Written::default();
-        let ring = KeyRing::default();
+        let shared = SharedWalk::new(threads);
         let encoder = out.encoder();
         std::thread::scope(|scope| {
             let (part_tx, part_rx) = channel::<Part>();
             let written = &written;
-            let ring = &ring;
+            let shared = &shared;
             let mut workers = Vec::with_capacity(others.len());
             for (i, mut mine) in others.into_iter().enumerate() {
                 let mut hand = Handing::new(part_tx.clone(), encoder.clone(), label, written);
@@ -178,7 +179,7 @@ where
                         &mut table,
                         &mut mine,
                         share,
-                        Sharing::Follow(ring),
+                        Sharing::Follow(shared),
                         None,
                         &mut hand,
                     );
@@ -202,7 +203,7 @@ where
             };
             let stop_others = StopOthersUnlessDone(written, false);
             let mine = self.table().and_then(|mut table| {
-                let lead = Sharing::Lead(ring);
+                let lead = Sharing::Lead(shared);
                 scan(&mut table, readers, share, lead, Some(report), &mut hand)
             });
             stop_others.done_if(mine.is_ok());

@@ -208,7 +208,6 @@ impl Pipeline {
                 } else {
                     let label = labels.first().copied().flatten();
                     self.run_capture(readers, label, &mut out, &mut summary, &mut progress)?;
-                    readers.iter_mut().for_each(CaptureReader::release_all);
                 }
             }
         }

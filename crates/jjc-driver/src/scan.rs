@@ -24,11 +24,12 @@ use crate::error::PipelineError;
 use crate::features::KernelHandler;
 use crate::key_ring::KeyRing;
 use crate::pipeline::{CHECKPOINT_PACKETS, PROGRESS_RECORDS, Progress, account_reader};
+use crate::read_front::ReadFront;
 use crate::summary::RunSummary;
 
-/// Records between two page releases behind the reader (see `CaptureReader::release_behind`):
-/// by records, so captures whose frames mostly do not decode release them too.
-const RELEASE_RECORDS: u64 = 4096;
+/// Records between two page releases behind the readers (see [`ReadFront`]): by records, so
+/// captures whose frames mostly do not decode release them too.
+const RELEASE_RECORDS: u64 = 1024;
 
 /// The flow table of one thread.
 pub(crate) type FlowTableOf<'k, E> = FlowTable<KernelHandler<'k, E>>;
@@ -102,9 +103,28 @@ pub(crate) enum Sharing<'r> {
     /// A run on one thread: nothing.
     Alone,
     /// The leader: decodes every record and publishes their partitions.
-    Lead(&'r KeyRing),
+    Lead(&'r SharedWalk),
     /// Another thread: passes the records the leader published for others' partitions.
-    Follow(&'r KeyRing),
+    Follow(&'r SharedWalk),
+}
+
+/// What the threads walking one capture share.
+#[derive(Debug)]
+pub(crate) struct SharedWalk {
+    /// The partitions of the records the leader decoded.
+    pub(crate) ring: KeyRing,
+    /// How far each thread has read.
+    pub(crate) front: ReadFront,
+}
+
+impl SharedWalk {
+    /// What `threads` threads share.
+    pub(crate) fn new(threads: usize) -> SharedWalk {
+        SharedWalk {
+            ring: KeyRing::default(),
+            front: ReadFront::new(threads),
+        }
+    }
 }
 
 /// Batches a thread may hand ahead of the output before it waits (`CHECKPOINT_PACKETS`
@@ -176,14 +196,23 @@ pub(crate) fn scan<E: Exec>(
     // Records walked so far over all readers: the leader and the others number them alike.
     let mut index = 0u64;
 
+    let alone;
+    let front = match sharing {
+        Sharing::Alone => {
+            alone = ReadFront::new(1);
+            &alone
+        }
+        Sharing::Lead(shared) | Sharing::Follow(shared) => &shared.front,
+    };
+
     let mut seq = 0u64;
     let mut next_checkpoint = CHECKPOINT_PACKETS;
-    for reader in readers.iter_mut() {
+    for r in 0..readers.len() {
         if let Some(p) = progress_of(&mut report) {
-            p.start_capture(reader.name(), reader.total_bytes());
+            p.start_capture(readers[r].name(), readers[r].total_bytes());
         }
         let mut records = 0u64;
-        while let Some(rec) = reader.next_record()? {
+        while let Some(rec) = readers[r].next_record()? {
             records += 1;
             match sharing {
                 Sharing::Alone | Sharing::Lead(_) => {
@@ -194,12 +223,12 @@ pub(crate) fn scan<E: Exec>(
                         rec.orig_len,
                         &mut |mut pkt| walk.take(table, &mut pkt),
                     );
-                    if let Sharing::Lead(ring) = sharing {
+                    if let Sharing::Lead(shared) = sharing {
                         let plain = decoder.last_was_plain();
-                        ring.publish(index, plain.then_some(walk.last_partition));
+                        (shared.ring).publish(index, plain.then_some(walk.last_partition));
                     }
                 }
-                Sharing::Follow(ring) => match ring.partition(index) {
+                Sharing::Follow(shared) => match shared.ring.partition(index) {
                     Some(p) if walk.owned >> p & 1 == 0 => {
                         decoder.pass(rec.ts);
                         walk.pass(rec.ts);
@@ -226,26 +255,23 @@ pub(crate) fn scan<E: Exec>(
                 seq += 1;
             }
             if records.is_multiple_of(RELEASE_RECORDS) {
-                reader.release_behind();
+                front.advance(share.index, readers, r);
             }
             if records.is_multiple_of(PROGRESS_RECORDS)
                 && let Some(p) = progress_of(&mut report)
             {
-                p.advance(reader.bytes_read());
+                p.advance(readers[r].bytes_read());
             }
         }
-        if let Some(r) = report.as_mut() {
-            if let Some(p) = r.progress.as_deref_mut() {
-                p.advance(reader.bytes_read());
+        if let Some(report) = report.as_mut() {
+            if let Some(p) = report.progress.as_deref_mut() {
+                p.advance(readers[r].bytes_read());
             }
-            account_reader(reader, records, r.summary);
+            account_reader(&readers[r], records, report.summary);
         }
-        if share.of == 1 {
-            // Read to the end by its only reader (threads sharing the mapping give it back
-            // once they all are done, `Pipeline::run`).
-            reader.release_all();
-        }
+        front.advance(share.index, readers, r + 1);
     }
+    front.finish(share.index, readers);
     decoder.finish(&mut |mut pkt| walk.take(table, &mut pkt));
     // End of input: first the flows the final clock has timed out, then the rest, one
     // partition at a time.
@@ -460,9 +486,9 @@ mod tests {
             let Some(alone) = rows(&features, &capture, Share::ALL, Sharing::Alone) else {
                 continue;
             };
-            let ring = KeyRing::default();
-            let led = rows(&features, &capture, lead, Sharing::Lead(&ring));
-            let followed = rows(&features, &capture, follow, Sharing::Follow(&ring));
+            let shared = SharedWalk::new(2);
+            let led = rows(&features, &capture, lead, Sharing::Lead(&shared));
+            let followed = rows(&features, &capture, follow, Sharing::Follow(&shared));
             let (Some(led), Some(followed)) = (led, followed) else {
                 panic!("{}: a shared walk failed", capture.display());
             };
@@ -471,7 +497,7 @@ mod tests {
             assert!(together == alone, "{}: rows differ", capture.display());
             let follower_owns = follow.mask(64);
             passed_somewhere |= (0..1 << 16)
-                .filter_map(|i| ring.partition(i))
+                .filter_map(|i| shared.ring.partition(i))
                 .any(|p| follower_owns >> p & 1 == 0);
         }
         assert!(passed_somewhere, "the follower passed no record");
