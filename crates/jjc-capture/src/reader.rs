@@ -303,6 +303,10 @@ impl CaptureReader {
             return;
         };
         let upto = upto.min(u64::try_from(map.len()).unwrap_or(u64::MAX));
+        if self.released.load(Ordering::Relaxed) >= upto {
+            // Given back already (a finished capture of a run, asked again): no atomic write.
+            return;
+        }
         let from = self.released.fetch_max(upto, Ordering::Relaxed);
         let (Ok(start), Ok(len)) = (
             usize::try_from(from),

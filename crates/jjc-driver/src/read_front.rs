@@ -85,15 +85,10 @@ impl ReadFront {
         }
         let reader = usize::try_from(hindmost >> OFFSET_BITS).unwrap_or(usize::MAX);
         let offset = hindmost & ((1 << OFFSET_BITS) - 1);
-        for (i, r) in readers.iter().enumerate() {
-            if i < reader {
-                r.release_all();
-            } else {
-                if i == reader {
-                    r.release_behind(offset);
-                }
-                break;
-            }
+        let (finished, rest) = readers.split_at(reader.min(readers.len()));
+        finished.iter().for_each(CaptureReader::release_all);
+        if let Some(r) = rest.first() {
+            r.release_behind(offset);
         }
     }
 }
