@@ -39,8 +39,9 @@ impl ReadFront {
         }
     }
 
-    /// Thread `thread` has read `readers[reader]` up to byte `offset`, and gives back the
-    /// pages every thread is past in the mappings it shares with them.
+    /// Thread `thread` is at `readers[reader]`'s position (at the start of `reader` when it
+    /// has just finished the one before, or past the last), and gives back the pages every
+    /// thread is past in the mappings it shares with them.
     pub(crate) fn advance(&self, thread: usize, readers: &[CaptureReader], reader: usize) {
         let offset = readers
             .get(reader)

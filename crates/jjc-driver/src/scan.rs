@@ -225,7 +225,9 @@ pub(crate) fn scan<E: Exec>(
                     );
                     if let Sharing::Lead(shared) = sharing {
                         let plain = decoder.last_was_plain();
-                        (shared.ring).publish(index, plain.then_some(walk.last_partition));
+                        shared
+                            .ring
+                            .publish(index, plain.then_some(walk.last_partition));
                     }
                 }
                 Sharing::Follow(shared) => match shared.ring.partition(index) {
