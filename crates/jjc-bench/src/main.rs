@@ -5,6 +5,7 @@
 //! jjc-bench [--capture PATH | --size 300M] [--seed N] [--repeat N]
 //! jjc-bench floor CAPTURE        # the external floor alone, as a process (for whole-process timing)
 //! jjc-bench split CAPTURE N DIR  # the capture cut into N captures by records (DIR/part-00.pcap, …)
+//! jjc-bench time RESULT CMD ARG… # runs CMD; writes "SECONDS PEAK_RSS_KIB" to RESULT
 //! ```
 //! Rows: the read+decode floor, the flow table alone, the seed guide's features written by
 //! hand in Rust, and the same features compiled from `features/examples/*.jjf` and run by the
@@ -13,6 +14,7 @@
 mod external_floor;
 mod hand_seed;
 mod split;
+mod timed;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -238,6 +240,26 @@ fn main() {
             }
         }
         return;
+    }
+    if command.as_deref() == Some("time") {
+        let (Some(result), Some(program)) = (argv.next(), argv.next()) else {
+            eprintln!("jjc-bench time: name a result file and a command");
+            std::process::exit(2);
+        };
+        let args: Vec<String> = argv.collect();
+        let timed = match timed::run(&program, &args) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("jjc-bench time: {program}: {e}");
+                std::process::exit(1);
+            }
+        };
+        let line = format!("{:.6} {}\n", timed.seconds, timed.max_rss_kib);
+        if let Err(e) = std::fs::write(&result, line) {
+            eprintln!("jjc-bench time: {result}: {e}");
+            std::process::exit(1);
+        }
+        std::process::exit(if timed.success { 0 } else { 1 });
     }
     if command.as_deref() == Some("floor") {
         let Some(path) = argv.next() else {
