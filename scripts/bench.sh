@@ -11,7 +11,9 @@
 # wall time, packets/s, MB/s (decimal megabytes of capture), the ratio to the external floor
 # (jjc-bench floor: mmap + etherparse, no jjc code) and peak RSS; the most two cores give (two
 # one-thread processes on the capture's halves at once) and the same records as a folder of ten
-# captures (jjc-bench split); then peak RSS at a million concurrent flows. `cargo run --release -p jjc-bench` prints the in-process stage table.
+# captures (jjc-bench split); then peak RSS at a million concurrent flows, and whether each of
+# the performance issue's targets these measure is met. `cargo run --release -p jjc-bench` prints
+# the in-process stage table.
 #
 # Environment:
 #   BENCH_SIZE        capture size for jjc-synth --size (default 300M)
@@ -211,6 +213,20 @@ awk -v o="$(secs_of "JJ-CORE, 10 captures, 1 thread")" -v a="$(secs_of "JJ-CORE,
     if (a > 0) printf "JJ-CORE, the capture as a folder of ten: default threads %.2fx faster than 1 thread\n", o / a
 }'
 
+# The performance issue's targets that this run measures (the JoyfulJay ratio is
+# scripts/joyfuljay_compare.sh's, the million flows' memory is below).
+target() { # LABEL VALUE OP LIMIT UNIT
+    awk -v l="$1" -v v="$2" -v op="$3" -v lim="$4" -v u="$5" 'BEGIN {
+        met = (op == "<=") ? (v <= lim) : (v >= lim)
+        printf "target: %-52s %5.2f%s (%s %.1f%s): %s\n", l, v, u, op, lim, u, met ? "met" : "NOT met"
+    }'
+}
+floor="$(secs_of "external floor")"
+target "jjc info against the floor" "$(awk -v a="$(secs_of "jjc info")" -v f="$floor" 'BEGIN { print a / f }')" "<=" 1.2 x
+target "JJ-CORE, default threads, against the floor" "$(awk -v a="$(secs_of "JJ-CORE, JIT")" -v f="$floor" 'BEGIN { print a / f }')" "<=" 2 x
+target "seed features, default threads, against the floor" "$(awk -v a="$(secs_of "seed, JIT")" -v f="$floor" 'BEGIN { print a / f }')" "<=" 1.5 x
+target "JJ-CORE, default threads ($(nproc) cores) against 1" "$(awk -v o="$(secs_of "JJ-CORE, JIT, 1 thread")" -v a="$(secs_of "JJ-CORE, JIT")" 'BEGIN { print o / a }')" ">=" 1.7 x
+
 # Kernel state per flow: the compiled kernel's slots, 8 bytes each, kept inline in the table.
 state_bytes() {
     "$jjc" dump --ir "$@" | sed -n 's/^state (\([0-9]*\) slots):$/\1/p' | awk '{ print $1 * 8 }'
@@ -227,4 +243,5 @@ for threads in 1 0; do
     read -r secs kb <"$tmp/time"
     printf 'seed features, 1,000,000 concurrent flows (%s MiB capture), --threads %s: %.2f s wall, peak RSS %.1f MiB\n' \
         "$(( $(stat -c %s "$churn") / 1048576 ))" "$threads" "$secs" "$(awk -v k="$kb" 'BEGIN { print k / 1024 }')"
+    target "1,000,000 flows, --threads $threads, peak RSS" "$(awk -v k="$kb" 'BEGIN { print k / 1048576 }')" "<=" 1 " GiB"
 done
