@@ -13,7 +13,7 @@ use crate::stats::ReadStats;
 pub(crate) const GLOBAL_HEADER_LEN: usize = 24;
 
 /// Length of a record header: seconds, fraction, captured length, original length.
-const RECORD_HEADER_LEN: usize = 16;
+pub(crate) const RECORD_HEADER_LEN: usize = 16;
 
 /// Below this snaplen a record longer than the snaplen is tolerated (writers that put
 /// nonsense there); from it on such a record is damage.
@@ -68,6 +68,29 @@ impl PcapLayout {
         Some((layout, interface))
     }
 
+    /// The byte order of every header.
+    pub(crate) fn order(&self) -> ByteOrder {
+        self.order
+    }
+
+    /// The file's link type.
+    pub(crate) fn link_type(&self) -> u32 {
+        self.link_type
+    }
+
+    /// Whether a record of `caplen` captured bytes is damage for exceeding the file's
+    /// snaplen (a snaplen below [`SNAPLEN_TRUSTED_FROM`] is not trusted).
+    pub(crate) fn caplen_over_snaplen(&self, caplen: u32) -> bool {
+        self.snaplen >= SNAPLEN_TRUSTED_FROM && caplen > self.snaplen
+    }
+
+    /// A record's time when its fraction is in range (below a second); `None` when the
+    /// reader would carry it into the seconds.
+    pub(crate) fn time_in_range(&self, sec: u32, frac: u32) -> Option<f64> {
+        let (unit, per_second) = fraction_unit(self.nanos);
+        (frac < unit).then(|| u64::from(sec) as f64 + f64::from(frac) / per_second)
+    }
+
     /// Parses the record at `progress.pos`.
     pub(crate) fn step(&self, progress: &mut Progress, source: &mut Source) -> io::Result<Step> {
         let offset = progress.pos;
@@ -92,7 +115,7 @@ impl PcapLayout {
         if let Some(damage) = Step::caplen_over_limit(offset, caplen) {
             return Ok(damage);
         }
-        if self.snaplen >= SNAPLEN_TRUSTED_FROM && caplen > self.snaplen {
+        if self.caplen_over_snaplen(caplen) {
             return Ok(Step::damaged(
                 offset,
                 format!(
@@ -119,28 +142,33 @@ impl PcapLayout {
             data_pos,
             caplen,
             orig_len,
-            ts: record_time(sec, frac, self.nanos, &mut progress.stats),
+            ts: self.record_time(sec, frac, &mut progress.stats),
             interface: 0,
             link_type: self.link_type,
         }))
     }
 }
 
-/// A record's time: `seconds + fraction / 1e6` (`/ 1e9` for ns files), after carrying an
-/// out-of-range fraction into the seconds (counted).
-fn record_time(sec: u32, frac: u32, nanos: bool, stats: &mut ReadStats) -> f64 {
-    let (unit, per_second) = if nanos {
+impl PcapLayout {
+    /// A record's time: `seconds + fraction / 1e6` (`/ 1e9` for ns files), after carrying an
+    /// out-of-range fraction into the seconds (counted).
+    fn record_time(&self, sec: u32, frac: u32, stats: &mut ReadStats) -> f64 {
+        if let Some(ts) = self.time_in_range(sec, frac) {
+            return ts;
+        }
+        let (unit, per_second) = fraction_unit(self.nanos);
+        stats.fractions_carried += 1;
+        (u64::from(sec) + u64::from(frac / unit)) as f64 + f64::from(frac % unit) / per_second
+    }
+}
+
+/// Fraction units in a second, as an integer and as a float: microseconds, or nanoseconds.
+fn fraction_unit(nanos: bool) -> (u32, f64) {
+    if nanos {
         (1_000_000_000, NANOS_PER_SECOND)
     } else {
         (1_000_000, MICROS_PER_SECOND)
-    };
-    let (sec, frac) = if frac >= unit {
-        stats.fractions_carried += 1;
-        (u64::from(sec) + u64::from(frac / unit), frac % unit)
-    } else {
-        (u64::from(sec), frac)
-    };
-    sec as f64 + f64::from(frac) / per_second
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use crate::damage::Damage;
 use crate::error::CaptureError;
 use crate::format::{CaptureFormat, sniff_format};
 use crate::interface::Interface;
+use crate::mapped_pcap::MappedPcap;
 use crate::parser::{Progress, Step};
 use crate::pcap::{GLOBAL_HEADER_LEN, PcapLayout};
 use crate::pcapng::{Sections, hex};
@@ -284,6 +285,27 @@ impl CaptureReader {
                 .saturating_add(RELEASE_STEP)
         {
             self.release_upto(upto);
+        }
+    }
+
+    /// The capture's bytes, when it is a memory-mapped classic pcap, for threads that read
+    /// its records by offset ([`MappedPcap`]).
+    pub fn mapped_pcap(&self) -> Option<MappedPcap> {
+        match (&self.source, &self.layout) {
+            (Source::Mapped(map), Layout::Pcap(layout)) => {
+                Some(MappedPcap::new(Arc::clone(map), *layout))
+            }
+            _ => None,
+        }
+    }
+
+    /// Goes on reading a classic pcap at `offset`, which must be a record's start (as
+    /// [`MappedPcap::record_at`] found it), as if the records before it had been read:
+    /// what the records from there on hold is counted and reported as usual. Does nothing
+    /// for pcapng, whose blocks before the offset carry state.
+    pub fn resume_at(&mut self, offset: u64) {
+        if matches!(self.layout, Layout::Pcap(_)) && !self.finished {
+            self.progress.pos = offset;
         }
     }
 

@@ -74,10 +74,8 @@ impl Source {
     /// would otherwise wait for memory at every record. Does nothing for a stream.
     #[inline]
     pub(crate) fn read_ahead(&self, pos: u64, len: usize) {
-        if let Source::Mapped(map) = self
-            && let Ok(at) = usize::try_from(pos)
-        {
-            prefetch_lines(map, at.saturating_add(READ_AHEAD), len.min(READ_AHEAD_MOST));
+        if let Source::Mapped(map) = self {
+            prefetch_ahead(map, pos, len);
         }
     }
 
@@ -91,6 +89,14 @@ impl Source {
             Source::Stream(stream) => stream.window(pos, len),
         };
         window.unwrap_or(&[])
+    }
+}
+
+/// [`Source::read_ahead`] for the bytes of a mapping.
+#[inline]
+pub(crate) fn prefetch_ahead(map: &[u8], pos: u64, len: usize) {
+    if let Ok(at) = usize::try_from(pos) {
+        prefetch_lines(map, at.saturating_add(READ_AHEAD), len.min(READ_AHEAD_MOST));
     }
 }
 
