@@ -137,6 +137,18 @@ impl Decoder {
             });
     }
 
+    /// Accounts for a frame at `ts` that a decoder with no fragments held found plain (one
+    /// usable packet, not a fragment), as [`pass`](Self::pass) does, if this decoder would
+    /// find it plain too: if the frame's time would release none of the fragments this
+    /// decoder holds. Otherwise changes nothing and returns false: the frame must be decoded.
+    pub fn pass_plain(&mut self, ts: f64) -> bool {
+        if self.fragments.would_release(self.clock.max(ts)) {
+            return false;
+        }
+        self.pass(ts);
+        true
+    }
+
     /// End of input: releases every fragment still held, as port-less packets, in file order.
     pub fn finish(&mut self, emit: &mut impl FnMut(PacketView<'static>)) {
         self.fragments.finish(&mut self.stats, emit);
@@ -684,6 +696,54 @@ mod tests {
             "{:?}",
             leader.stats()
         );
+    }
+
+    /// What threads splitting a capture in segments rely on: each frame judged by a decoder
+    /// that has seen no frame before (a segment's), and passed with its view by one that has
+    /// seen them all when both find it plain, gives the packets, counts and clock of decoding
+    /// every frame.
+    #[test]
+    fn frames_judged_plain_without_history_pass_only_when_they_release_nothing() {
+        let (first, later) = v4_fragments();
+        let plain = tcp_v4(TcpFlags::ACK, &[], &[]);
+        let frames = [
+            (link::RAW, 1.0, plain.clone()),
+            // Held: its first fragment comes later.
+            (link::RAW, 1.05, later.clone()),
+            (link::RAW, 2.0, plain.clone()),
+            // Times the held fragment out: plain to a decoder without history, not to one
+            // that holds it.
+            (link::RAW, 40.0, plain.clone()),
+            (link::RAW, 41.0, first),
+            (link::RAW, 41.1, later),
+            (link::RAW, 42.0, plain),
+        ];
+        let config = DecodeConfig::default();
+        let mut all = Decoder::new(config);
+        let mut split = Decoder::new(config);
+        let (mut every, mut passed_or_decoded) = (Vec::new(), Vec::new());
+        let mut refused = 0;
+        for (lt, ts, f) in &frames {
+            let wire = f.len() as u32;
+            all.decode(*lt, *ts, f, wire, &mut |v| every.push(v.without_bytes()));
+            let mut judge = Decoder::new(config);
+            let mut judged = Vec::new();
+            judge.decode(*lt, *ts, f, wire, &mut |v| judged.push(v.without_bytes()));
+            if judge.last_was_plain() && split.pass_plain(*ts) {
+                passed_or_decoded.extend(judged);
+            } else {
+                refused += usize::from(judge.last_was_plain());
+                split.decode(*lt, *ts, f, wire, &mut |v| {
+                    passed_or_decoded.push(v.without_bytes())
+                });
+            }
+        }
+        all.finish(&mut |v| every.push(v));
+        split.finish(&mut |v| passed_or_decoded.push(v));
+        assert_eq!(refused, 1, "the frame at 40.0 releases the held fragment");
+        assert_eq!(format!("{every:?}"), format!("{passed_or_decoded:?}"));
+        assert_eq!(all.stats(), split.stats());
+        assert_eq!(all.clock.to_bits(), split.clock.to_bits());
     }
 
     #[test]

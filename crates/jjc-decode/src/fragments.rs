@@ -106,6 +106,13 @@ impl FragmentTracker {
         }
     }
 
+    /// Whether [`FragmentTracker::expire`] at `clock` would release a held fragment.
+    pub(crate) fn would_release(&self, clock: f64) -> bool {
+        self.held
+            .front()
+            .is_some_and(|front| front.view.ts + self.timeout < clock)
+    }
+
     /// Forgets datagrams and orphans held fragments older than the timeout at `clock`.
     pub(crate) fn expire<'a>(
         &mut self,
