@@ -28,6 +28,7 @@ mod parallel;
 mod pipeline;
 mod read_front;
 mod scan;
+mod segments;
 mod summary;
 mod table;
 mod warmup;

@@ -1,7 +1,8 @@
 //! Running one capture on several threads with the same output as one thread.
 //!
-//! Each of the `threads` workers walks the whole capture through its own reader over the
-//! shared mapping and keeps the packets of its share of the partitions (see [`crate::scan`]);
+//! Each of the `threads` workers walks the whole capture (a classic pcap through the segments
+//! the workers decode once, anything else through its own reader over the shared mapping) and
+//! keeps the packets of its share of the partitions (see [`crate::scan`]);
 //! the calling thread is worker 0, which also reports progress and counts. Workers encode the
 //! rows of their ended flows themselves (text, or Parquet's binary cells) and hand them, batch
 //! by batch, to an output thread, which puts each batch's rows in (ending-event time, partition, key)
@@ -23,7 +24,9 @@ use crate::features::{CompiledFeatures, FlowState, KernelHandler};
 use crate::pipeline::{RowWriter, discard, format_row};
 use crate::scan::{
     Batches, FlowTableOf, ROWS_IN_FLIGHT_BYTES, Report, Share, SharedWalk, Sharing, scan,
+    scan_segments,
 };
+use crate::segments::{SEGMENT_BYTES, Segments};
 use crate::warmup::Warmup;
 
 /// The settings of one parallel run.
@@ -160,6 +163,16 @@ where
         let threads = others.len() + 1;
         let written = Written::default();
         let shared = SharedWalk::new(threads);
+        // One classic pcap, mapped: decoded once, in segments. Otherwise the leader decodes
+        // every record and the others pass what it publishes.
+        let segments = match readers {
+            [one] => one
+                .mapped_pcap()
+                .map(|pcap| Segments::new(pcap, self.flow.partitions(), threads, SEGMENT_BYTES)),
+            _ => None,
+        };
+        let segments = segments.as_ref();
+        let lead = segments.is_none();
         let encoder = out.encoder();
         std::thread::scope(|scope| {
             let (part_tx, part_rx) = channel::<Part>();
@@ -171,18 +184,30 @@ where
                 let share = Share {
                     index: i + 1,
                     of: threads,
+                    lead,
                 };
                 workers.push(scope.spawn(move || {
                     let stop_others = StopOthersUnlessDone(written, false);
                     let mut table = self.table()?;
-                    let result = scan(
-                        &mut table,
-                        &mut mine,
-                        share,
-                        Sharing::Follow(shared),
-                        None,
-                        &mut hand,
-                    );
+                    let result = match segments {
+                        Some(segments) => scan_segments(
+                            &mut table,
+                            &mut mine,
+                            share,
+                            segments,
+                            &shared.front,
+                            None,
+                            &mut hand,
+                        ),
+                        None => scan(
+                            &mut table,
+                            &mut mine,
+                            share,
+                            Sharing::Follow(shared),
+                            None,
+                            &mut hand,
+                        ),
+                    };
                     stop_others.done_if(result.is_ok());
                     result
                 }));
@@ -200,11 +225,30 @@ where
             let share = Share {
                 index: 0,
                 of: threads,
+                lead,
             };
             let stop_others = StopOthersUnlessDone(written, false);
             let mine = self.table().and_then(|mut table| {
-                let lead = Sharing::Lead(shared);
-                scan(&mut table, readers, share, lead, Some(report), &mut hand)
+                let report = Some(report);
+                match segments {
+                    Some(segments) => scan_segments(
+                        &mut table,
+                        readers,
+                        share,
+                        segments,
+                        &shared.front,
+                        report,
+                        &mut hand,
+                    ),
+                    None => scan(
+                        &mut table,
+                        readers,
+                        share,
+                        Sharing::Lead(shared),
+                        report,
+                        &mut hand,
+                    ),
+                }
             });
             stop_others.done_if(mine.is_ok());
             drop(hand);

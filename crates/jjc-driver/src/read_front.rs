@@ -43,10 +43,21 @@ impl ReadFront {
     /// has just finished the one before, or past the last), and gives back the pages every
     /// thread is past in the mappings it shares with them.
     pub(crate) fn advance(&self, thread: usize, readers: &[CaptureReader], reader: usize) {
-        let offset = readers
-            .get(reader)
-            .map_or(0, CaptureReader::bytes_read)
-            .min((1 << OFFSET_BITS) - 1);
+        let offset = readers.get(reader).map_or(0, CaptureReader::bytes_read);
+        self.advance_to(thread, readers, reader, offset);
+    }
+
+    /// Thread `thread` is at byte `offset` of `readers[reader]` (a thread that reads a
+    /// capture by offset rather than through its reader), and gives back the pages every
+    /// thread is past, as [`ReadFront::advance`].
+    pub(crate) fn advance_to(
+        &self,
+        thread: usize,
+        readers: &[CaptureReader],
+        reader: usize,
+        offset: u64,
+    ) {
+        let offset = offset.min((1 << OFFSET_BITS) - 1);
         let reader_number = u64::try_from(reader).map_or(LAST_READER, |r| r.min(LAST_READER));
         let place = reader_number << OFFSET_BITS | offset;
         self.set(thread, place);

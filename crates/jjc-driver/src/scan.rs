@@ -13,9 +13,13 @@
 //! that finds a record there, and does not own its partition, passes it without decoding it
 //! (its decoder's clock and fragment timeouts advance as decoding would advance them). The
 //! leader is given a smaller share of the partitions to make up for decoding everything.
+//!
+//! A single classic pcap is walked differently ([`scan_segments`]): its records are read and
+//! decoded once, in segments, by whichever thread gets there ([`crate::segments`]), and every
+//! thread walks the segments' records, keeping the clock and checkpoints as above.
 
 use jjc_abi::PacketView;
-use jjc_capture::CaptureReader;
+use jjc_capture::{CaptureReader, MappedPcap, RecordAt};
 use jjc_decode::{DecodeConfig, Decoder};
 use jjc_flow::{FlowKey, FlowTable, partition_hash, partition_of};
 use jjc_kernel::Exec;
@@ -25,6 +29,7 @@ use crate::features::KernelHandler;
 use crate::key_ring::KeyRing;
 use crate::pipeline::{CHECKPOINT_PACKETS, PROGRESS_RECORDS, Progress, account_reader};
 use crate::read_front::ReadFront;
+use crate::segments::Segments;
 use crate::summary::RunSummary;
 
 /// Records between two page releases behind the readers (see [`ReadFront`]): by records, so
@@ -43,6 +48,9 @@ pub(crate) struct Share {
     pub(crate) index: usize,
     /// The number of threads.
     pub(crate) of: usize,
+    /// Whether thread 0 leads (decodes every record, so owns fewer partitions); threads
+    /// that split the decoding ([`crate::segments`]) own alike.
+    pub(crate) lead: bool,
 }
 
 /// What decoding and keying a packet costs the leader, relative to what a follower pays for
@@ -56,7 +64,11 @@ const DECODE_COST: f64 = 0.2;
 
 impl Share {
     /// Every partition: a run on one thread.
-    pub(crate) const ALL: Share = Share { index: 0, of: 1 };
+    pub(crate) const ALL: Share = Share {
+        index: 0,
+        of: 1,
+        lead: false,
+    };
 
     /// The thread that owns each of `partitions` partitions. Partitions are dealt in order
     /// to the thread furthest below its share, so each thread's partitions are spread evenly.
@@ -67,6 +79,7 @@ impl Share {
         let weights: Vec<f64> = (0..threads)
             .map(|t| match (threads, t) {
                 (1, _) => 1.0,
+                _ if !self.lead => 1.0 / n,
                 (_, 0) => leader,
                 _ => (1.0 - leader) / (n - 1.0),
             })
@@ -205,8 +218,7 @@ pub(crate) fn scan<E: Exec>(
         Sharing::Lead(shared) | Sharing::Follow(shared) => &shared.front,
     };
 
-    let mut seq = 0u64;
-    let mut next_checkpoint = CHECKPOINT_PACKETS;
+    let mut checkpoints = Checkpoints::new();
     for r in 0..readers.len() {
         if let Some(p) = progress_of(&mut report) {
             p.start_capture(readers[r].name(), readers[r].total_bytes());
@@ -245,16 +257,8 @@ pub(crate) fn scan<E: Exec>(
                 },
             }
             index += 1;
-            if walk.packets >= next_checkpoint {
-                next_checkpoint = walk.packets + CHECKPOINT_PACKETS;
-                table.advance_clock(walk.clock);
-                table.sweep();
-                if !batches.hand(table, seq, share.of)?
-                    || !batches.wait_for_output(seq, AHEAD_OF_OUTPUT)
-                {
-                    return Ok(());
-                }
-                seq += 1;
+            if !checkpoints.after_record(&walk, table, batches, share)? {
+                return Ok(());
             }
             if records.is_multiple_of(RELEASE_RECORDS) {
                 front.advance(share.index, readers, r);
@@ -274,15 +278,206 @@ pub(crate) fn scan<E: Exec>(
         front.advance(share.index, readers, r + 1);
     }
     front.finish(share.index, readers);
+    end_of_input(table, walk, decoder, checkpoints, share, report, batches)
+}
+
+/// How many plain packets ahead of the one it takes a walker of segments asks for the
+/// payload: the packet's view is at hand, its payload is not.
+const PAYLOADS_AHEAD: usize = 8;
+
+/// Walks a classic pcap that `segments` decode once ([`crate::segments`]), one of
+/// `share.of` threads doing the same: every record in order, keeping the packets of `share`,
+/// as [`scan`] walks it. `reader` (this thread's reader of the capture) reads on from a
+/// record the segments leave to it (damage, a time to repair), decoding every record from
+/// there. The counts, damage and progress go to `report`, given to one thread only.
+pub(crate) fn scan_segments<E: Exec>(
+    table: &mut FlowTableOf<'_, E>,
+    reader: &mut [CaptureReader],
+    share: Share,
+    segments: &Segments,
+    front: &ReadFront,
+    mut report: Option<Report<'_, '_>>,
+    batches: &mut impl Batches<E>,
+) -> Result<(), PipelineError> {
+    /// Abandons the segments unless the walk got to its end: nobody then waits for a
+    /// segment this thread would have made.
+    struct Leaving<'s>(&'s Segments, bool);
+    impl Drop for Leaving<'_> {
+        fn drop(&mut self) {
+            if !self.1 {
+                self.0.abandon();
+            }
+        }
+    }
+    let mut leaving = Leaving(segments, false);
+    let partitions = table.partitions();
+    let mut decoder = Decoder::new(DecodeConfig::default());
+    let mut walk = Walk {
+        clock: f64::NEG_INFINITY,
+        packets: 0,
+        owned: share.mask(partitions),
+        partitions,
+        last_partition: 0,
+    };
+    let mut checkpoints = Checkpoints::new();
+    if let (Some(p), Some(r)) = (progress_of(&mut report), reader.first()) {
+        p.start_capture(r.name(), r.total_bytes());
+    }
+    let pcap = segments.pcap();
+    let link_type = pcap.link_type();
+    let mut records = 0u64;
+    // Where the next segment's first record is: where the records before it end.
+    let mut next_record = MappedPcap::FIRST_RECORD;
+    let mut read_on = false;
+    for k in 0..segments.count() {
+        let Some(shared) = segments.get(k) else {
+            return Ok(());
+        };
+        let remade;
+        let segment = if shared.start == next_record {
+            &*shared
+        } else {
+            // The segment's maker took something inside a record for its first record.
+            remade = segments.make(k, next_record);
+            &remade
+        };
+        let mut plains = 0;
+        for entry in segment.entries() {
+            records += 1;
+            let plain = entry.partition().map(|p| {
+                plains += 1;
+                (p, plains - 1)
+            });
+            match plain {
+                Some((p, i)) if decoder.pass_plain(entry.ts) => {
+                    segment.prefetch_payload(i + PAYLOADS_AHEAD);
+                    if walk.owned >> p & 1 == 0 {
+                        walk.pass(entry.ts);
+                    } else if let Some((mut view, known)) = segment.plain(i) {
+                        walk.take_keyed(table, &mut view, &known.key, known.hash, p);
+                    }
+                }
+                _ => {
+                    if let RecordAt::Record { data, orig_len, .. } = pcap.record_at(entry.offset())
+                    {
+                        decoder.decode(link_type, entry.ts, data, orig_len, &mut |mut pkt| {
+                            walk.take(table, &mut pkt)
+                        });
+                    }
+                }
+            }
+            if !checkpoints.after_record(&walk, table, batches, share)? {
+                return Ok(());
+            }
+            if records.is_multiple_of(RELEASE_RECORDS) {
+                front.advance_to(share.index, reader, 0, entry.offset());
+            }
+            if records.is_multiple_of(PROGRESS_RECORDS)
+                && let Some(p) = progress_of(&mut report)
+            {
+                p.advance(entry.offset());
+            }
+        }
+        next_record = segment.end;
+        read_on = segment.irregular;
+        segments.walked(k, shared);
+        if read_on {
+            break;
+        }
+    }
+    leaving.1 = true;
+    let Some(r) = reader.first_mut() else {
+        return Ok(());
+    };
+    if read_on {
+        r.resume_at(next_record);
+        while let Some(rec) = r.next_record()? {
+            records += 1;
+            decoder.decode(
+                rec.link_type,
+                rec.ts,
+                rec.data,
+                rec.orig_len,
+                &mut |mut pkt| walk.take(table, &mut pkt),
+            );
+            if !checkpoints.after_record(&walk, table, batches, share)? {
+                return Ok(());
+            }
+        }
+    }
+    let r = &reader[0];
+    if let Some(report) = report.as_mut() {
+        if let Some(p) = report.progress.as_deref_mut() {
+            p.advance(if read_on { r.bytes_read() } else { pcap.len() });
+        }
+        account_reader(r, records, report.summary);
+    }
+    front.finish(share.index, reader);
+    end_of_input(table, walk, decoder, checkpoints, share, report, batches)
+}
+
+/// The checkpoints of a walk: every [`CHECKPOINT_PACKETS`] packets, the flows that ended
+/// are handed out as the next batch.
+struct Checkpoints {
+    /// The next batch's number.
+    seq: u64,
+    /// The packet count of the next checkpoint.
+    next: u64,
+}
+
+impl Checkpoints {
+    fn new() -> Checkpoints {
+        Checkpoints {
+            seq: 0,
+            next: CHECKPOINT_PACKETS,
+        }
+    }
+
+    /// After each record: hands out the flows that ended if a checkpoint is due. `false`
+    /// stops the walk (the run failed).
+    #[inline]
+    fn after_record<E: Exec>(
+        &mut self,
+        walk: &Walk,
+        table: &mut FlowTableOf<'_, E>,
+        batches: &mut impl Batches<E>,
+        share: Share,
+    ) -> Result<bool, PipelineError> {
+        if walk.packets < self.next {
+            return Ok(true);
+        }
+        self.next = walk.packets + CHECKPOINT_PACKETS;
+        table.advance_clock(walk.clock);
+        table.sweep();
+        if !batches.hand(table, self.seq, share.of)?
+            || !batches.wait_for_output(self.seq, AHEAD_OF_OUTPUT)
+        {
+            return Ok(false);
+        }
+        self.seq += 1;
+        Ok(true)
+    }
+}
+
+/// End of input: the decoder's last packets, then the flows the final clock has timed out,
+/// then the rest, one partition at a time; `report` gets the packet and skip counts.
+fn end_of_input<E: Exec>(
+    table: &mut FlowTableOf<'_, E>,
+    mut walk: Walk,
+    mut decoder: Decoder,
+    checkpoints: Checkpoints,
+    share: Share,
+    report: Option<Report<'_, '_>>,
+    batches: &mut impl Batches<E>,
+) -> Result<(), PipelineError> {
     decoder.finish(&mut |mut pkt| walk.take(table, &mut pkt));
-    // End of input: first the flows the final clock has timed out, then the rest, one
-    // partition at a time.
     table.advance_clock(walk.clock);
     table.sweep();
+    let seq = checkpoints.seq;
     if !batches.hand(table, seq, share.of)? {
         return Ok(());
     }
-    for p in share.partitions(partitions) {
+    for p in share.partitions(walk.partitions) {
         let batch = seq + 1 + p as u64;
         if !batches.wait_for_room(batch, share.of as u64) {
             return Ok(());
@@ -331,6 +526,25 @@ impl Walk {
         if self.owned >> p & 1 == 1 {
             table.process_in(p, pkt, &key, hash, self.clock);
         }
+    }
+
+    /// Sees one packet of partition `p`, this thread's, that another thread decoded and
+    /// keyed (`key`, `hash`), and runs it through `table`.
+    #[inline]
+    fn take_keyed<E: Exec>(
+        &mut self,
+        table: &mut FlowTableOf<'_, E>,
+        pkt: &mut PacketView<'_>,
+        key: &FlowKey,
+        hash: u64,
+        p: usize,
+    ) {
+        if pkt.ts > self.clock {
+            self.clock = pkt.ts;
+        }
+        self.packets += 1;
+        self.last_partition = p;
+        table.process_in(p, pkt, key, hash, self.clock);
     }
 
     /// Sees a packet of another thread's partition at `ts` without decoding it.
@@ -456,12 +670,99 @@ mod tests {
         found
     }
 
+    /// The rows of `capture`, a classic pcap, walked by `threads` threads through segments
+    /// of `segment_bytes` (one after the other: each finds the segments the ones before
+    /// made), in output order; with `planted`, segment 1 as made from a wrong first record.
+    fn segment_rows(
+        features: &CompiledFeatures,
+        capture: &Path,
+        threads: usize,
+        segment_bytes: u64,
+        planted: bool,
+    ) -> Option<Vec<Row>> {
+        let pcap = CaptureReader::open(capture).ok()?.mapped_pcap()?;
+        let segments = Segments::new(pcap, 64, threads, segment_bytes);
+        if planted {
+            segments.plant(1, MappedPcap::FIRST_RECORD + segment_bytes + 1);
+        }
+        let front = ReadFront::new(threads);
+        let mut all = Vec::new();
+        for index in 0..threads {
+            let flow = FlowConfig {
+                idle_timeout: 0.5,
+                ..FlowConfig::default()
+            };
+            let handler = KernelHandler::new(features, Interpreter::new(features.kernel()));
+            let mut table = FlowTable::new(flow, handler).ok()?;
+            let mut reader = vec![CaptureReader::open(capture).ok()?];
+            let mut collect = Collect::default();
+            let share = Share {
+                index,
+                of: threads,
+                lead: false,
+            };
+            scan_segments(
+                &mut table,
+                &mut reader,
+                share,
+                &segments,
+                &front,
+                None,
+                &mut collect,
+            )
+            .ok()?;
+            all.extend(collect.rows);
+        }
+        sort(&mut all);
+        Some(all)
+    }
+
+    /// Threads walking a capture decoded once in segments hand exactly the rows one thread
+    /// hands, whatever the segments' size, also when a segment's maker took bytes inside a
+    /// record for its first record.
+    #[test]
+    fn threads_walking_segments_hand_the_rows_of_one_thread() {
+        let features = CompiledFeatures::load(&FeatureConfig::default(), Backend::Interp)
+            .expect("the standard library compiles");
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let mut walked = 0;
+        for capture in captures(dir.path()) {
+            let Some(alone) = rows(&features, &capture, Share::ALL, Sharing::Alone) else {
+                continue;
+            };
+            for (threads, segment_bytes, planted) in
+                [(2, 4096, false), (3, 777, false), (2, 2048, true)]
+            {
+                let Some(split) =
+                    segment_rows(&features, &capture, threads, segment_bytes, planted)
+                else {
+                    continue;
+                };
+                walked += 1;
+                assert!(
+                    split == alone,
+                    "{}: {threads} threads, segments of {segment_bytes} bytes, planted {planted}: rows differ",
+                    capture.display()
+                );
+            }
+        }
+        assert!(walked >= 6, "classic pcaps walked in segments: {walked}");
+    }
+
     #[test]
     fn the_leader_owns_fewer_partitions_and_every_partition_has_one_owner() {
         assert_eq!(Share::ALL.partitions(64).count(), 64);
         for threads in 2..=9 {
             let owned: Vec<Vec<usize>> = (0..threads)
-                .map(|index| Share { index, of: threads }.partitions(64).collect())
+                .map(|index| {
+                    Share {
+                        index,
+                        of: threads,
+                        lead: true,
+                    }
+                    .partitions(64)
+                    .collect()
+                })
                 .collect();
             let mut all: Vec<usize> = owned.iter().flatten().copied().collect();
             all.sort_unstable();
@@ -472,7 +773,16 @@ mod tests {
             let spread = sizes.iter().max().unwrap_or(&0) - sizes.iter().min().unwrap_or(&0);
             assert!(spread <= 1, "followers share alike: {sizes:?}");
         }
-        assert_eq!(Share { index: 0, of: 2 }.partitions(64).count(), 29);
+        assert_eq!(
+            Share {
+                index: 0,
+                of: 2,
+                lead: true
+            }
+            .partitions(64)
+            .count(),
+            29
+        );
     }
 
     /// A follower that finds every record published (the leader ran first) passes the
@@ -481,7 +791,18 @@ mod tests {
     fn a_follower_passing_the_leader_s_records_hands_the_same_rows() {
         let features = CompiledFeatures::load(&FeatureConfig::default(), Backend::Interp)
             .expect("the standard library compiles");
-        let (lead, follow) = (Share { index: 0, of: 2 }, Share { index: 1, of: 2 });
+        let (lead, follow) = (
+            Share {
+                index: 0,
+                of: 2,
+                lead: true,
+            },
+            Share {
+                index: 1,
+                of: 2,
+                lead: true,
+            },
+        );
         let dir = tempfile::tempdir().expect("a temporary folder");
         let mut passed_somewhere = false;
         for capture in captures(dir.path()) {

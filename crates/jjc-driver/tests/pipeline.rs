@@ -362,3 +362,73 @@ fn captures_run_at_once_show_their_progress_in_order() {
         assert!(inside.count() > 0, "a report inside the capture: {many:?}");
     }
 }
+
+/// Offsets of the records of a little-endian classic pcap.
+fn record_offsets(bytes: &[u8]) -> Vec<usize> {
+    let mut offsets = Vec::new();
+    let mut at = 24;
+    while at + 16 <= bytes.len() {
+        offsets.push(at);
+        let caplen = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        at += 16 + caplen;
+    }
+    offsets
+}
+
+#[test]
+fn threads_read_on_from_what_the_reader_reports_or_repairs_as_one_thread_does() {
+    // On two threads a classic pcap is decoded once, in 1 MB segments; a record the reader
+    // reports (damage) or repairs (a time fraction to carry) is left to each thread's
+    // reader, which reads on from there. Rows and the summary are one thread's.
+    let dir = tempfile::tempdir().unwrap();
+    let clean = dir.path().join("clean.pcap");
+    let synth = jjc_synth::SynthConfig {
+        seed: 11,
+        target_bytes: Some(3 << 20),
+        ..jjc_synth::SynthConfig::default()
+    };
+    jjc_synth::write_capture(&synth, std::fs::File::create(&clean).unwrap()).unwrap();
+    let bytes = std::fs::read(&clean).unwrap();
+    let offsets = record_offsets(&bytes);
+    let past = |at: usize| *offsets.iter().find(|&&o| o > at).unwrap();
+    let mut carried = bytes.clone();
+    let at = past(3 << 19);
+    carried[at + 4..at + 8].copy_from_slice(&1_500_000u32.to_le_bytes());
+    let mut over_snaplen = bytes.clone();
+    let at = past(5 << 19);
+    over_snaplen[at + 8..at + 12].copy_from_slice(&300_000u32.to_le_bytes());
+    let truncated = bytes[..bytes.len() - 10].to_vec();
+    for (name, capture) in [
+        ("carried", carried),
+        ("over-snaplen", over_snaplen),
+        ("truncated", truncated),
+    ] {
+        let path = dir.path().join(format!("{name}.pcap"));
+        std::fs::write(&path, capture).unwrap();
+        let run = |threads| {
+            let p = Pipeline::new(RunConfig {
+                threads,
+                ..RunConfig::default()
+            })
+            .unwrap();
+            let mut table = Table::new(p.columns(false));
+            let summary = p
+                .run(
+                    p.open(&[Input::File(path.clone())]).unwrap(),
+                    &mut table,
+                    None,
+                )
+                .unwrap();
+            (table.rows, summary)
+        };
+        let (one, one_summary) = run(1);
+        let (two, two_summary) = run(2);
+        assert!(
+            !one_summary.damage.is_empty() || !one_summary.notes.is_empty(),
+            "{name}: the reader reports it"
+        );
+        assert!(one.len() > 100, "{name}: a real table");
+        assert_eq!(one_summary, two_summary, "{name}");
+        assert!(one == two, "{name}: the rows differ");
+    }
+}
