@@ -386,12 +386,12 @@ pub(crate) fn scan_segments<E: Exec>(
         }
     }
     leaving.1 = true;
-    let Some(r) = reader.first_mut() else {
+    if reader.is_empty() {
         return Ok(());
-    };
+    }
     if read_on {
-        r.resume_at(next_record);
-        while let Some(rec) = r.next_record()? {
+        reader[0].resume_at(next_record);
+        while let Some(rec) = reader[0].next_record()? {
             records += 1;
             decoder.decode(
                 rec.link_type,
@@ -402,6 +402,14 @@ pub(crate) fn scan_segments<E: Exec>(
             );
             if !checkpoints.after_record(&walk, table, batches, share)? {
                 return Ok(());
+            }
+            if records.is_multiple_of(RELEASE_RECORDS) {
+                front.advance(share.index, reader, 0);
+            }
+            if records.is_multiple_of(PROGRESS_RECORDS)
+                && let Some(p) = progress_of(&mut report)
+            {
+                p.advance(reader[0].bytes_read());
             }
         }
     }
