@@ -197,15 +197,8 @@ pub(crate) fn scan<E: Exec>(
     mut report: Option<Report<'_, '_>>,
     batches: &mut impl Batches<E>,
 ) -> Result<(), PipelineError> {
-    let partitions = table.partitions();
     let mut decoder = Decoder::new(DecodeConfig::default());
-    let mut walk = Walk {
-        clock: f64::NEG_INFINITY,
-        packets: 0,
-        owned: share.mask(partitions),
-        partitions,
-        last_partition: 0,
-    };
+    let mut walk = Walk::new(share, table.partitions());
     // Records walked so far over all readers: the leader and the others number them alike.
     let mut index = 0u64;
 
@@ -310,15 +303,8 @@ pub(crate) fn scan_segments<E: Exec>(
         }
     }
     let mut leaving = Leaving(segments, false);
-    let partitions = table.partitions();
     let mut decoder = Decoder::new(DecodeConfig::default());
-    let mut walk = Walk {
-        clock: f64::NEG_INFINITY,
-        packets: 0,
-        owned: share.mask(partitions),
-        partitions,
-        last_partition: 0,
-    };
+    let mut walk = Walk::new(share, table.partitions());
     let mut checkpoints = Checkpoints::new();
     if let (Some(p), Some(r)) = (progress_of(&mut report), reader.first()) {
         p.start_capture(r.name(), r.total_bytes());
@@ -518,6 +504,17 @@ struct Walk {
 }
 
 impl Walk {
+    /// A walk that has seen nothing, keeping the partitions `share` owns of `partitions`.
+    fn new(share: Share, partitions: usize) -> Walk {
+        Walk {
+            clock: f64::NEG_INFINITY,
+            packets: 0,
+            owned: share.mask(partitions),
+            partitions,
+            last_partition: 0,
+        }
+    }
+
     /// Sees one decoded packet; runs it through `table` if its partition is this thread's.
     /// The view comes by reference: passed by value, it was copied with a `memcpy` call per
     /// packet (about 1% of a run).
