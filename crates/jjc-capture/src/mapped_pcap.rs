@@ -47,6 +47,10 @@ const CHAIN: usize = 8;
 /// [`MappedPcap::find_record`] to believe it: a year.
 const PLAUSIBLE_SECONDS: u32 = 366 * 86_400;
 
+/// The most record headers [`MappedPcap::find_record`] checks before it gives up: a hostile
+/// file of near-chains would otherwise cost [`CHAIN`] checks at every byte.
+const SEARCH_BUDGET: usize = 1 << 16;
+
 impl MappedPcap {
     /// Offset of a classic pcap's first record.
     pub const FIRST_RECORD: u64 = GLOBAL_HEADER_LEN as u64;
@@ -103,7 +107,7 @@ impl MappedPcap {
     /// up to the end of the file), each a sound record header: a fraction in range, a
     /// captured length within the limits and no longer than the wire length, seconds within
     /// a year of the first record's. A guess: the caller checks it against where the record
-    /// before it ends.
+    /// before it ends. `None` also when [`SEARCH_BUDGET`] header checks found nothing.
     pub fn find_record(&self, from: u64, to: u64) -> Option<u64> {
         let (first, ..) = self.header(GLOBAL_HEADER_LEN)?;
         let plausible = |at: usize| -> Option<usize> {
@@ -118,21 +122,26 @@ impl MappedPcap {
             (sound && next <= self.map.len()).then_some(next)
         };
         let (from, to) = (usize::try_from(from).ok()?, usize::try_from(to).ok()?);
-        (from.max(GLOBAL_HEADER_LEN)..to.min(self.map.len()))
-            .find(|&start| {
-                let mut at = start;
-                for _ in 0..CHAIN {
-                    if at == self.map.len() {
-                        return true;
-                    }
-                    match plausible(at) {
-                        Some(next) => at = next,
-                        None => return false,
-                    }
+        let mut budget = SEARCH_BUDGET;
+        for start in from.max(GLOBAL_HEADER_LEN)..to.min(self.map.len()) {
+            let mut at = start;
+            let mut chained = 0;
+            while chained < CHAIN && at < self.map.len() {
+                if budget == 0 {
+                    return None;
                 }
-                true
-            })
-            .map(|at| at as u64)
+                budget -= 1;
+                match plausible(at) {
+                    Some(next) => at = next,
+                    None => break,
+                }
+                chained += 1;
+            }
+            if chained == CHAIN || at == self.map.len() {
+                return Some(start as u64);
+            }
+        }
+        None
     }
 
     /// Hints the CPU to load the bytes that follow the record at `offset` of `len` bytes, a
