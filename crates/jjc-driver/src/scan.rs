@@ -617,6 +617,17 @@ mod tests {
         }
     }
 
+    /// A thread's flow table for the tests' walks, on the interpreter: flows end at many
+    /// checkpoints, not only at the end of input.
+    fn table(features: &CompiledFeatures) -> Option<FlowTableOf<'_, Interpreter<'_>>> {
+        let flow = FlowConfig {
+            idle_timeout: 0.5,
+            ..FlowConfig::default()
+        };
+        let handler = KernelHandler::new(features, Interpreter::new(features.kernel()));
+        FlowTable::new(flow, handler).ok()
+    }
+
     /// The rows of `capture` walked by one thread with `share` and `sharing`, in the order the
     /// output writes them; `None` if the capture does not open or ends in an error.
     fn rows(
@@ -625,13 +636,7 @@ mod tests {
         share: Share,
         sharing: Sharing<'_>,
     ) -> Option<Vec<Row>> {
-        let flow = FlowConfig {
-            // Flows end at many checkpoints, not only at the end of input.
-            idle_timeout: 0.5,
-            ..FlowConfig::default()
-        };
-        let handler = KernelHandler::new(features, Interpreter::new(features.kernel()));
-        let mut table = FlowTable::new(flow, handler).ok()?;
+        let mut table = table(features)?;
         let mut readers = vec![CaptureReader::open(capture).ok()?];
         let mut collect = Collect::default();
         scan(&mut table, &mut readers, share, sharing, None, &mut collect).ok()?;
@@ -693,12 +698,7 @@ mod tests {
         let front = ReadFront::new(threads);
         let mut all = Vec::new();
         for index in 0..threads {
-            let flow = FlowConfig {
-                idle_timeout: 0.5,
-                ..FlowConfig::default()
-            };
-            let handler = KernelHandler::new(features, Interpreter::new(features.kernel()));
-            let mut table = FlowTable::new(flow, handler).ok()?;
+            let mut table = table(features)?;
             let mut reader = vec![CaptureReader::open(capture).ok()?];
             let mut collect = Collect::default();
             let share = Share {
