@@ -272,25 +272,29 @@ impl Segments {
                 }
             };
             self.pcap.read_ahead(at, (next - at) as usize);
-            let mut packet = None;
+            // Each packet goes straight into the list (a plain packet is the frame's only
+            // one); a frame that is not plain takes its packets back out.
+            let before = plains.len();
             decoder.decode(link_type, ts, data, orig_len, &mut |view| {
                 let key = FlowKey::of(&view);
                 // SAFETY: the view points into the mapping of `self.pcap`, which the segment
                 // keeps alive (`Segment::_pcap`) and hands out views of only for as long as
                 // the segment is borrowed (`Segment::plain`).
                 let view: PacketView<'static> = unsafe { std::mem::transmute(view) };
-                packet = Some(Plain {
+                plains.push(Plain {
                     view,
                     key,
                     hash: partition_hash(&key),
                 });
             });
-            let partition = match packet {
-                Some(plain) if decoder.last_was_plain() => {
-                    plains.push(plain);
+            let partition = match plains.get(before) {
+                Some(plain) if decoder.last_was_plain() && plains.len() == before + 1 => {
                     partition_of(plain.hash, self.partitions) as u64
                 }
-                _ => NOT_PLAIN,
+                _ => {
+                    plains.truncate(before);
+                    NOT_PLAIN
+                }
             };
             entries.push(Entry {
                 ts,
