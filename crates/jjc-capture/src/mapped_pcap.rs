@@ -55,6 +55,7 @@ impl MappedPcap {
     /// Offset of a classic pcap's first record.
     pub const FIRST_RECORD: u64 = GLOBAL_HEADER_LEN as u64;
 
+    /// The capture mapped as `map`, whose global header gave `layout`.
     pub(crate) fn new(map: Arc<Mmap>, layout: PcapLayout) -> MappedPcap {
         MappedPcap { map, layout }
     }
@@ -103,11 +104,12 @@ impl MappedPcap {
         }
     }
 
-    /// The first offset in `from..to` where a chain of [`CHAIN`] records starts (or records
+    /// The first offset in `from..to` where a chain of eight records starts (or records
     /// up to the end of the file), each a sound record header: a fraction in range, a
     /// captured length within the limits and no longer than the wire length, seconds within
     /// a year of the first record's. A guess: the caller checks it against where the record
-    /// before it ends. `None` also when [`SEARCH_BUDGET`] header checks found nothing.
+    /// before it ends. `None` also when 65,536 header checks found nothing (a hostile file of
+    /// near-chains would otherwise cost eight checks at every byte).
     pub fn find_record(&self, from: u64, to: u64) -> Option<u64> {
         let (first, ..) = self.header(GLOBAL_HEADER_LEN)?;
         let plausible = |at: usize| -> Option<usize> {
