@@ -221,12 +221,13 @@ pub(crate) fn scan<E: Exec>(
             records += 1;
             match sharing {
                 Sharing::Alone | Sharing::Lead(_) => {
-                    decoder.decode(
+                    walk.decode(
+                        &mut decoder,
+                        table,
                         rec.link_type,
                         rec.ts,
                         rec.data,
                         rec.orig_len,
-                        &mut |mut pkt| walk.take(table, &mut pkt),
                     );
                     if let Sharing::Lead(shared) = sharing {
                         let plain = decoder.last_was_plain();
@@ -240,12 +241,13 @@ pub(crate) fn scan<E: Exec>(
                         decoder.pass(rec.ts);
                         walk.pass(rec.ts);
                     }
-                    _ => decoder.decode(
+                    _ => walk.decode(
+                        &mut decoder,
+                        table,
                         rec.link_type,
                         rec.ts,
                         rec.data,
                         rec.orig_len,
-                        &mut |mut pkt| walk.take(table, &mut pkt),
                     ),
                 },
             }
@@ -253,14 +255,8 @@ pub(crate) fn scan<E: Exec>(
             if !checkpoints.after_record(&walk, table, batches, share)? {
                 return Ok(());
             }
-            if records.is_multiple_of(RELEASE_RECORDS) {
-                front.advance(share.index, readers, r);
-            }
-            if records.is_multiple_of(PROGRESS_RECORDS)
-                && let Some(p) = progress_of(&mut report)
-            {
-                p.advance(readers[r].bytes_read());
-            }
+            let at = readers[r].bytes_read();
+            at_place(records, at, front, share, readers, r, &mut report);
         }
         if let Some(report) = report.as_mut() {
             if let Some(p) = report.progress.as_deref_mut() {
@@ -346,23 +342,22 @@ pub(crate) fn scan_segments<E: Exec>(
                 _ => {
                     if let RecordAt::Record { data, orig_len, .. } = pcap.record_at(entry.offset())
                     {
-                        decoder.decode(link_type, entry.ts, data, orig_len, &mut |mut pkt| {
-                            walk.take(table, &mut pkt)
-                        });
+                        walk.decode(&mut decoder, table, link_type, entry.ts, data, orig_len);
                     }
                 }
             }
             if !checkpoints.after_record(&walk, table, batches, share)? {
                 return Ok(());
             }
-            if records.is_multiple_of(RELEASE_RECORDS) {
-                front.advance_to(share.index, reader, 0, entry.offset());
-            }
-            if records.is_multiple_of(PROGRESS_RECORDS)
-                && let Some(p) = progress_of(&mut report)
-            {
-                p.advance(entry.offset());
-            }
+            at_place(
+                records,
+                entry.offset(),
+                front,
+                share,
+                reader,
+                0,
+                &mut report,
+            );
         }
         next_record = segment.end;
         read_on = segment.irregular;
@@ -379,24 +374,19 @@ pub(crate) fn scan_segments<E: Exec>(
         reader[0].resume_at(next_record);
         while let Some(rec) = reader[0].next_record()? {
             records += 1;
-            decoder.decode(
+            walk.decode(
+                &mut decoder,
+                table,
                 rec.link_type,
                 rec.ts,
                 rec.data,
                 rec.orig_len,
-                &mut |mut pkt| walk.take(table, &mut pkt),
             );
             if !checkpoints.after_record(&walk, table, batches, share)? {
                 return Ok(());
             }
-            if records.is_multiple_of(RELEASE_RECORDS) {
-                front.advance(share.index, reader, 0);
-            }
-            if records.is_multiple_of(PROGRESS_RECORDS)
-                && let Some(p) = progress_of(&mut report)
-            {
-                p.advance(reader[0].bytes_read());
-            }
+            let at = reader[0].bytes_read();
+            at_place(records, at, front, share, reader, 0, &mut report);
         }
     }
     let r = &reader[0];
@@ -408,6 +398,29 @@ pub(crate) fn scan_segments<E: Exec>(
     }
     front.finish(share.index, reader);
     end_of_input(table, walk, decoder, checkpoints, share, report, batches)
+}
+
+/// After a walk's `records`-th record of `readers[reader]`, read up to byte `at`: every
+/// [`RELEASE_RECORDS`] records, tells `front` (which gives back the pages every thread is
+/// past), and every [`PROGRESS_RECORDS`] the progress display, if this thread reports.
+#[inline]
+fn at_place(
+    records: u64,
+    at: u64,
+    front: &ReadFront,
+    share: Share,
+    readers: &[CaptureReader],
+    reader: usize,
+    report: &mut Option<Report<'_, '_>>,
+) {
+    if records.is_multiple_of(RELEASE_RECORDS) {
+        front.advance_to(share.index, readers, reader, at);
+    }
+    if records.is_multiple_of(PROGRESS_RECORDS)
+        && let Some(p) = progress_of(report)
+    {
+        p.advance(at);
+    }
 }
 
 /// The checkpoints of a walk: every [`CHECKPOINT_PACKETS`] packets, the flows that ended
@@ -531,6 +544,22 @@ impl Walk {
         if self.owned >> p & 1 == 1 {
             table.process_in(p, pkt, &key, hash, self.clock);
         }
+    }
+
+    /// Decodes one frame with `decoder` and sees the packets it gives ([`Walk::take`]).
+    #[inline]
+    fn decode<E: Exec>(
+        &mut self,
+        decoder: &mut Decoder,
+        table: &mut FlowTableOf<'_, E>,
+        link_type: u32,
+        ts: f64,
+        frame: &[u8],
+        wire_len: u32,
+    ) {
+        decoder.decode(link_type, ts, frame, wire_len, &mut |mut pkt| {
+            self.take(table, &mut pkt)
+        });
     }
 
     /// Sees one packet of partition `p`, this thread's, that another thread decoded and
