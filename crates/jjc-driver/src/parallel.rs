@@ -22,6 +22,7 @@ use jjc_output::RowEncoder;
 use crate::error::PipelineError;
 use crate::features::{CompiledFeatures, FlowState, KernelHandler};
 use crate::pipeline::{RowWriter, discard, format_row};
+use crate::read_front::ReadFront;
 use crate::scan::{
     Batches, FlowTableOf, ROWS_IN_FLIGHT_BYTES, Report, Share, SharedWalk, Sharing, scan,
     scan_segments,
@@ -162,22 +163,13 @@ where
     ) -> Result<(), PipelineError> {
         let threads = others.len() + 1;
         let written = Written::default();
-        let shared = SharedWalk::new(threads);
-        // One classic pcap, mapped: decoded once, in segments. Otherwise the leader decodes
-        // every record and the others pass what it publishes.
-        let segments = match readers {
-            [one] => one
-                .mapped_pcap()
-                .map(|pcap| Segments::new(pcap, self.flow.partitions(), threads, SEGMENT_BYTES)),
-            _ => None,
-        };
-        let segments = segments.as_ref();
-        let lead = segments.is_none();
+        let reading = SharedReading::new(readers, self.flow.partitions(), threads);
+        let lead = matches!(reading, SharedReading::Ring(_));
         let encoder = out.encoder();
         std::thread::scope(|scope| {
             let (part_tx, part_rx) = channel::<Part>();
             let written = &written;
-            let shared = &shared;
+            let reading = &reading;
             let mut workers = Vec::with_capacity(others.len());
             for (i, mut mine) in others.into_iter().enumerate() {
                 let mut hand = Handing::new(part_tx.clone(), encoder.clone(), label, written);
@@ -189,17 +181,11 @@ where
                 workers.push(scope.spawn(move || {
                     let stop_others = StopOthersUnlessDone(written, false);
                     let mut table = self.table()?;
-                    let result = match segments {
-                        Some(segments) => scan_segments(
-                            &mut table,
-                            &mut mine,
-                            share,
-                            segments,
-                            &shared.front,
-                            None,
-                            &mut hand,
+                    let result = match reading {
+                        SharedReading::Segments(segments, front) => scan_segments(
+                            &mut table, &mut mine, share, segments, front, None, &mut hand,
                         ),
-                        None => scan(
+                        SharedReading::Ring(shared) => scan(
                             &mut table,
                             &mut mine,
                             share,
@@ -230,17 +216,11 @@ where
             let stop_others = StopOthersUnlessDone(written, false);
             let mine = self.table().and_then(|mut table| {
                 let report = Some(report);
-                match segments {
-                    Some(segments) => scan_segments(
-                        &mut table,
-                        readers,
-                        share,
-                        segments,
-                        &shared.front,
-                        report,
-                        &mut hand,
+                match reading {
+                    SharedReading::Segments(segments, front) => scan_segments(
+                        &mut table, readers, share, segments, front, report, &mut hand,
                     ),
-                    None => scan(
+                    SharedReading::Ring(shared) => scan(
                         &mut table,
                         readers,
                         share,
@@ -267,6 +247,33 @@ where
     fn table(&self) -> Result<FlowTableOf<'_, E>, PipelineError> {
         let handler = KernelHandler::new(self.features, (self.make_exec)());
         Ok(FlowTable::new(self.flow.clone(), handler)?)
+    }
+}
+
+/// How the threads of one parallel run share the reading of its capture.
+enum SharedReading {
+    /// One classic pcap, mapped: decoded once, in segments; the read front says how far each
+    /// thread walked.
+    Segments(Segments, ReadFront),
+    /// Anything else: the leader decodes every record and the others pass what it publishes.
+    Ring(SharedWalk),
+}
+
+impl SharedReading {
+    /// The sharing of `readers` (one capture) by `threads` threads over `partitions`. Only
+    /// the leader's way makes a key ring (writing its 256 KB).
+    fn new(readers: &[CaptureReader], partitions: usize, threads: usize) -> SharedReading {
+        let pcap = match readers {
+            [one] => one.mapped_pcap(),
+            _ => None,
+        };
+        match pcap {
+            Some(pcap) => SharedReading::Segments(
+                Segments::new(pcap, partitions, threads, SEGMENT_BYTES),
+                ReadFront::new(threads),
+            ),
+            None => SharedReading::Ring(SharedWalk::new(threads)),
+        }
     }
 }
 
