@@ -31,6 +31,9 @@ pub(crate) const SEGMENT_BYTES: u64 = 1 << 20;
 /// How many segments past the one it walks a thread may make.
 const WINDOW: usize = 2;
 
+/// The record size a segment's first buffers are sized for, before any segment is made.
+const RECORD_BYTES_GUESS: u64 = 512;
+
 /// The partition byte of a record that is not a plain packet.
 const NOT_PLAIN: u64 = 0xff;
 
@@ -127,6 +130,9 @@ pub(crate) struct Segments {
     walked: Vec<AtomicUsize>,
     /// Buffers of walked segments, for the next ones.
     pool: Mutex<Vec<(Vec<Entry>, Vec<Plain>)>>,
+    /// The most records a segment made so far held: room a new segment's buffers start
+    /// with, so that they do not grow by doubling (each step a copy into fresh memory).
+    most_records: AtomicUsize,
     /// A thread stopped before the end: nobody waits for segments any more.
     abandoned: AtomicBool,
 }
@@ -153,6 +159,9 @@ impl Segments {
             made: (0..count).map(|_| Mutex::new(None)).collect(),
             walked: (0..count).map(|_| AtomicUsize::new(0)).collect(),
             pool: Mutex::new(Vec::new()),
+            most_records: AtomicUsize::new(
+                usize::try_from(segment_bytes / RECORD_BYTES_GUESS).unwrap_or(0),
+            ),
             abandoned: AtomicBool::new(false),
         }
     }
@@ -250,6 +259,9 @@ impl Segments {
         let (mut entries, mut plains) = lock(&self.pool).pop().unwrap_or_default();
         entries.clear();
         plains.clear();
+        let room = self.most_records.load(Ordering::Relaxed);
+        entries.reserve(room);
+        plains.reserve(room);
         let end_of_range = self.lower_bound(k + 1);
         let link_type = self.pcap.link_type();
         // A decoder with no history: a frame it finds plain is plain for any decoder that
@@ -302,6 +314,8 @@ impl Segments {
             });
             at = next;
         }
+        self.most_records
+            .fetch_max(entries.len(), Ordering::Relaxed);
         Segment {
             start,
             end: at,
