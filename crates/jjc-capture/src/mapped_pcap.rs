@@ -10,50 +10,23 @@ use std::sync::Arc;
 use memmap2::Mmap;
 
 use crate::limits::MAX_CAPTURED_LEN;
+use crate::mapped::{CHAIN, RecordAt, SEARCH_BUDGET};
 use crate::pcap::{GLOBAL_HEADER_LEN, PcapLayout, RECORD_HEADER_LEN};
 
 /// A mapped classic pcap and the layout of its record headers. Cloning shares the mapping.
 #[derive(Clone)]
-pub struct MappedPcap {
+pub(crate) struct MappedPcap {
     map: Arc<Mmap>,
     layout: PcapLayout,
 }
-
-/// What [`MappedPcap::record_at`] finds at an offset.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum RecordAt<'a> {
-    /// A record, read as the reader reads it.
-    Record {
-        /// Capture time, as [`crate::Record::ts`].
-        ts: f64,
-        /// The captured bytes.
-        data: &'a [u8],
-        /// Length on the wire.
-        orig_len: u32,
-        /// Offset of the next record.
-        next: u64,
-    },
-    /// The capture ends here, between records.
-    End,
-    /// The reader would report or repair something here: read on with a reader.
-    Irregular,
-}
-
-/// How many records in a row must look like records for [`MappedPcap::find_record`] to take
-/// an offset for a record's start (fewer when the capture ends sooner).
-const CHAIN: usize = 8;
 
 /// How far from the first record's time a record's seconds may be for
 /// [`MappedPcap::find_record`] to believe it: a year.
 const PLAUSIBLE_SECONDS: u32 = 366 * 86_400;
 
-/// The most record headers [`MappedPcap::find_record`] checks before it gives up: a hostile
-/// file of near-chains would otherwise cost [`CHAIN`] checks at every byte.
-const SEARCH_BUDGET: usize = 1 << 16;
-
 impl MappedPcap {
     /// Offset of a classic pcap's first record.
-    pub const FIRST_RECORD: u64 = GLOBAL_HEADER_LEN as u64;
+    pub(crate) const FIRST_RECORD: u64 = GLOBAL_HEADER_LEN as u64;
 
     /// The capture mapped as `map`, whose global header gave `layout`.
     pub(crate) fn new(map: Arc<Mmap>, layout: PcapLayout) -> MappedPcap {
@@ -61,22 +34,12 @@ impl MappedPcap {
     }
 
     /// The file's length in bytes.
-    pub fn len(&self) -> u64 {
+    pub(crate) fn len(&self) -> u64 {
         self.map.len() as u64
     }
 
-    /// Whether the file has no bytes (never, for a capture that opened).
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
-    /// The file's link type.
-    pub fn link_type(&self) -> u32 {
-        self.layout.link_type()
-    }
-
     /// The record at `offset`, which must be a record's start; see [`RecordAt`].
-    pub fn record_at(&self, offset: u64) -> RecordAt<'_> {
+    pub(crate) fn record_at(&self, offset: u64) -> RecordAt<'_> {
         let Ok(at) = usize::try_from(offset) else {
             return RecordAt::Irregular;
         };
@@ -100,6 +63,7 @@ impl MappedPcap {
             ts,
             data,
             orig_len,
+            link_type: self.layout.link_type(),
             next: (data_at + data.len()) as u64,
         }
     }
@@ -110,7 +74,7 @@ impl MappedPcap {
     /// a year of the first record's. A guess: the caller checks it against where the record
     /// before it ends. `None` also when 65,536 header checks found nothing (a hostile file of
     /// near-chains would otherwise cost eight checks at every byte).
-    pub fn find_record(&self, from: u64, to: u64) -> Option<u64> {
+    pub(crate) fn find_record(&self, from: u64, to: u64) -> Option<u64> {
         let (first, ..) = self.header(GLOBAL_HEADER_LEN)?;
         let plausible = |at: usize| -> Option<usize> {
             let (sec, frac, caplen, orig_len) = self.header(at)?;
@@ -148,7 +112,7 @@ impl MappedPcap {
 
     /// Hints the CPU to load the bytes that follow the record at `offset` of `len` bytes, a
     /// fixed distance ahead, as the reader does for each record it reads.
-    pub fn read_ahead(&self, offset: u64, len: usize) {
+    pub(crate) fn read_ahead(&self, offset: u64, len: usize) {
         crate::source::prefetch_ahead(&self.map, offset, len);
     }
 
@@ -178,31 +142,33 @@ impl std::fmt::Debug for MappedPcap {
 mod tests {
     use std::io::Write;
 
-    use super::{MappedPcap, RecordAt};
     use crate::CaptureReader;
     use crate::fixtures::PcapBuilder;
+    use crate::{MappedCapture, RecordAt};
 
     /// `bytes` written to a file and opened, mapped.
-    fn mapped(bytes: &[u8]) -> (tempfile::NamedTempFile, CaptureReader, MappedPcap) {
+    fn mapped(bytes: &[u8]) -> (tempfile::NamedTempFile, CaptureReader, MappedCapture) {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         file.write_all(bytes).unwrap();
         let reader = CaptureReader::open(file.path()).unwrap();
-        let pcap = reader.mapped_pcap().expect("a mapped classic pcap");
+        let pcap = reader.mapped_capture().expect("a mapped classic pcap");
         (file, reader, pcap)
     }
 
     /// Every record by offset, from the first, until the end or an irregular record.
-    fn walk(pcap: &MappedPcap) -> (Vec<(f64, Vec<u8>, u32)>, RecordAt<'_>) {
+    fn walk(pcap: &MappedCapture) -> (Vec<(f64, Vec<u8>, u32)>, RecordAt<'_>) {
         let mut records = Vec::new();
-        let mut at = MappedPcap::FIRST_RECORD;
+        let mut at = pcap.first_record();
         loop {
             match pcap.record_at(at) {
                 RecordAt::Record {
                     ts,
                     data,
                     orig_len,
+                    link_type,
                     next,
                 } => {
+                    assert_eq!(link_type, 1);
                     records.push((ts, data.to_vec(), orig_len));
                     at = next;
                 }
@@ -277,10 +243,10 @@ mod tests {
             .record(1_600_000_002, 3, &[3; 50], 50)
             .bytes();
         let (_file, mut reader, pcap) = mapped(&bytes);
-        let RecordAt::Record { next, .. } = pcap.record_at(MappedPcap::FIRST_RECORD) else {
+        let RecordAt::Record { next, .. } = pcap.record_at(pcap.first_record()) else {
             panic!("a record");
         };
-        reader.resume_at(next);
+        reader.resume_at(next, 0.0);
         let (rest, _) = read(&mut reader);
         assert_eq!(rest.len(), 2);
         assert_eq!(rest[0].1, vec![2; 40]);
@@ -303,12 +269,12 @@ mod tests {
         let bytes = builder.bytes();
         let (_file, _reader, pcap) = mapped(&bytes);
         let mut starts = Vec::new();
-        let mut at = MappedPcap::FIRST_RECORD;
+        let mut at = pcap.first_record();
         while let RecordAt::Record { next, .. } = pcap.record_at(at) {
             starts.push(at);
             at = next;
         }
-        for from in (MappedPcap::FIRST_RECORD..pcap.len()).step_by(13) {
+        for from in (pcap.first_record()..pcap.len()).step_by(13) {
             let expected = starts.iter().copied().find(|&s| s >= from);
             assert_eq!(pcap.find_record(from, pcap.len()), expected, "from {from}");
         }

@@ -21,7 +21,7 @@ const PB: u32 = 2;
 /// Block type of a Simple Packet Block.
 const SPB: u32 = 3;
 /// Block type of an Enhanced Packet Block.
-const EPB: u32 = 6;
+pub(crate) const EPB: u32 = 6;
 /// Block type of a Section Header Block.
 const SHB: u32 = u32::from_le_bytes(PCAPNG_MAGIC);
 
@@ -34,11 +34,11 @@ const SHB_MIN_LEN: u32 = 28;
 /// Smallest Interface Description Block: header, link type, reserved, snaplen, trailer.
 const IDB_MIN_LEN: u32 = 20;
 /// Fixed fields of an Enhanced Packet Block or Packet Block, up to the packet data.
-const PACKET_HEADER_LEN: u32 = 28;
+pub(crate) const PACKET_HEADER_LEN: u32 = 28;
 /// Fixed fields of a Simple Packet Block, up to the packet data.
 const SPB_HEADER_LEN: u32 = 12;
 /// Length of the trailing copy of the total length.
-const TRAILER_LEN: u32 = 4;
+pub(crate) const TRAILER_LEN: u32 = 4;
 
 /// Option codes of an Interface Description Block.
 const OPT_END: u16 = 0;
@@ -80,6 +80,26 @@ impl Sections {
             [0x1a, 0x2b, 0x3c, 0x4d] => Some(ByteOrder::Big),
             _ => None,
         }
+    }
+
+    /// Byte order of the current section.
+    pub(crate) fn order(&self) -> ByteOrder {
+        self.order
+    }
+
+    /// Index in the interface list of the current section's interface 0.
+    pub(crate) fn first_interface(&self) -> usize {
+        self.first_interface
+    }
+
+    /// Whether the block at `pos` is a packet block (enhanced, simple or obsolete) of the
+    /// current section; `false` at the end, or where its type cannot be read.
+    pub(crate) fn packet_block_at(&self, source: &mut Source, pos: u64) -> bool {
+        let have = source.ensure(pos, 4).unwrap_or(0);
+        matches!(
+            self.order.u32_at(source.bytes(pos, have), 0),
+            Some(EPB | SPB | PB)
+        )
     }
 
     /// Parses the block at `progress.pos`.

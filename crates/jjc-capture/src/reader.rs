@@ -12,7 +12,9 @@ use crate::damage::Damage;
 use crate::error::CaptureError;
 use crate::format::{CaptureFormat, sniff_format};
 use crate::interface::Interface;
+use crate::mapped::MappedCapture;
 use crate::mapped_pcap::MappedPcap;
+use crate::mapped_pcapng::MappedPcapNg;
 use crate::parser::{Progress, Step};
 use crate::pcap::{GLOBAL_HEADER_LEN, PcapLayout};
 use crate::pcapng::{Sections, hex};
@@ -288,25 +290,44 @@ impl CaptureReader {
         }
     }
 
-    /// The capture's bytes, when it is a memory-mapped classic pcap, for threads that read
-    /// its records by offset ([`MappedPcap`]).
-    pub fn mapped_pcap(&self) -> Option<MappedPcap> {
+    /// The capture's records by offset, when it is memory-mapped, for threads that split it
+    /// between them ([`MappedCapture`]): a classic pcap, or a pcapng whose first packet block
+    /// is an enhanced packet block.
+    pub fn mapped_capture(&self) -> Option<MappedCapture> {
         match (&self.source, &self.layout) {
-            (Source::Mapped(map), Layout::Pcap(layout)) => {
-                Some(MappedPcap::new(Arc::clone(map), *layout))
+            (Source::Mapped(map), Layout::Pcap(layout)) => Some(MappedCapture::pcap(
+                MappedPcap::new(Arc::clone(map), *layout),
+            )),
+            (Source::Mapped(map), Layout::PcapNg(_)) => {
+                MappedPcapNg::new(Arc::clone(map)).map(MappedCapture::pcapng)
             }
             _ => None,
         }
     }
 
-    /// Goes on reading a classic pcap at `offset`, which must be a record's start (as
-    /// [`MappedPcap::record_at`] found it), as if the records before it had been read:
-    /// what the records from there on hold is counted and reported as usual. Does nothing
-    /// for pcapng, whose blocks before the offset carry state.
-    pub fn resume_at(&mut self, offset: u64) {
-        if matches!(self.layout, Layout::Pcap(_)) && !self.finished {
-            self.progress.pos = offset;
+    /// Goes on reading at `offset`, which must be a record's start (as
+    /// [`MappedCapture::record_at`] found it), as if the records before it had been read, the
+    /// last of them at `last_ts`: what the records from there on hold is counted and reported
+    /// as usual. A pcapng's blocks before its first packet block are read first, for the
+    /// section and interfaces they describe (the records up to `offset` can change neither:
+    /// they were enhanced packet blocks).
+    pub fn resume_at(&mut self, offset: u64, last_ts: f64) {
+        if self.finished {
+            return;
         }
+        if let Layout::PcapNg(sections) = &mut self.layout {
+            while self.progress.pos < offset
+                && !sections.packet_block_at(&mut self.source, self.progress.pos)
+            {
+                match sections.step(&mut self.progress, &mut self.source) {
+                    Ok(Step::Continue) => {}
+                    // Left where it is: the next read meets it again and reports it.
+                    _ => return,
+                }
+            }
+        }
+        self.progress.pos = offset;
+        self.progress.last_ts = last_ts;
     }
 
     /// Gives back the memory of every page of a mapped capture once it is read: a run over a

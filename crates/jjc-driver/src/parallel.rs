@@ -1,7 +1,8 @@
 //! Running one capture on several threads with the same output as one thread.
 //!
-//! Each of the `threads` workers walks the whole capture (a classic pcap through the segments
-//! the workers decode once, anything else through its own reader over the shared mapping) and
+//! Each of the `threads` workers walks the whole capture (a mapped classic pcap or pcapng
+//! through the segments the workers decode once, anything else through its own reader over
+//! the shared mapping) and
 //! keeps the packets of its share of the partitions (see [`crate::scan`]);
 //! the calling thread is worker 0, which also reports progress and counts. Workers encode the
 //! rows of their ended flows themselves (text, or Parquet's binary cells) and hand them, batch
@@ -252,8 +253,8 @@ where
 
 /// How the threads of one parallel run share the reading of its capture.
 enum SharedReading {
-    /// One classic pcap, mapped: decoded once, in segments; the read front says how far each
-    /// thread walked.
+    /// One mapped classic pcap or pcapng: decoded once, in segments; the read front says how
+    /// far each thread walked.
     Segments(Segments, ReadFront),
     /// Anything else: the leader decodes every record and the others pass what it publishes.
     Ring(SharedWalk),
@@ -264,7 +265,7 @@ impl SharedReading {
     /// the leader's way makes a key ring (writing its 256 KB).
     fn new(readers: &[CaptureReader], partitions: usize, threads: usize) -> SharedReading {
         let pcap = match readers {
-            [one] => one.mapped_pcap(),
+            [one] => one.mapped_capture(),
             _ => None,
         };
         match pcap {

@@ -14,12 +14,14 @@
 //! (its decoder's clock and fragment timeouts advance as decoding would advance them). The
 //! leader is given a smaller share of the partitions to make up for decoding everything.
 //!
-//! A single classic pcap is walked differently ([`scan_segments`]): its records are read and
-//! decoded once, in segments, by whichever thread gets there ([`crate::segments`]), and every
-//! thread walks the segments' records, keeping the clock and checkpoints as above.
+//! A single mapped capture (a classic pcap, or a pcapng from its first enhanced packet block)
+//! is walked differently ([`scan_segments`]): its records are read and decoded once, in
+//! segments, by whichever thread gets there ([`crate::segments`]), and every thread walks the
+//! segments' records, keeping the clock and checkpoints as above. From a record the segments
+//! leave to the readers on, the threads share the rest as the leader's ring shares a capture.
 
 use jjc_abi::PacketView;
-use jjc_capture::{CaptureReader, MappedPcap, RecordAt};
+use jjc_capture::{CaptureReader, Record, RecordAt};
 use jjc_decode::{DecodeConfig, Decoder};
 use jjc_flow::{FlowKey, FlowTable, partition_hash, partition_of};
 use jjc_kernel::Exec;
@@ -108,6 +110,17 @@ impl Share {
         let owners = self.owners(partitions);
         (0..partitions).filter(move |&p| owners[p] == self.index)
     }
+}
+
+/// How a thread walks records it reads itself.
+#[derive(Clone, Copy)]
+enum Role<'r> {
+    /// Decodes every record: the only thread.
+    Alone,
+    /// Decodes every record and publishes the partitions of the plain ones.
+    Lead(&'r KeyRing),
+    /// Passes the records the leader published for others' partitions, decodes the rest.
+    Follow(&'r KeyRing),
 }
 
 /// What a thread shares of its walk with the others.
@@ -217,40 +230,14 @@ pub(crate) fn scan<E: Exec>(
             p.start_capture(readers[r].name(), readers[r].total_bytes());
         }
         let mut records = 0u64;
+        let role = match sharing {
+            Sharing::Alone => Role::Alone,
+            Sharing::Lead(shared) => Role::Lead(&shared.ring),
+            Sharing::Follow(shared) => Role::Follow(&shared.ring),
+        };
         while let Some(rec) = readers[r].next_record()? {
             records += 1;
-            match sharing {
-                Sharing::Alone | Sharing::Lead(_) => {
-                    walk.decode(
-                        &mut decoder,
-                        table,
-                        rec.link_type,
-                        rec.ts,
-                        rec.data,
-                        rec.orig_len,
-                    );
-                    if let Sharing::Lead(shared) = sharing {
-                        let plain = decoder.last_was_plain();
-                        shared
-                            .ring
-                            .publish(index, plain.then_some(walk.last_partition));
-                    }
-                }
-                Sharing::Follow(shared) => match shared.ring.partition(index) {
-                    Some(p) if walk.owned >> p & 1 == 0 => {
-                        decoder.pass(rec.ts);
-                        walk.pass(rec.ts);
-                    }
-                    _ => walk.decode(
-                        &mut decoder,
-                        table,
-                        rec.link_type,
-                        rec.ts,
-                        rec.data,
-                        rec.orig_len,
-                    ),
-                },
-            }
+            walk.see(role, index, &mut decoder, table, &rec);
             index += 1;
             if !checkpoints.after_record(&walk, table, batches, share)? {
                 return Ok(());
@@ -274,11 +261,12 @@ pub(crate) fn scan<E: Exec>(
 /// payload: the packet's view is at hand, its payload is not.
 const PAYLOADS_AHEAD: usize = 8;
 
-/// Walks a classic pcap that `segments` decode once ([`crate::segments`]), one of
+/// Walks a mapped capture that `segments` decode once ([`crate::segments`]), one of
 /// `share.of` threads doing the same: every record in order, keeping the packets of `share`,
 /// as [`scan`] walks it. `reader` (this thread's reader of the capture) reads on from a
-/// record the segments leave to it (damage, a time to repair), decoding every record from
-/// there. The counts, damage and progress go to `report`, given to one thread only.
+/// record the segments leave to it (damage, a time to repair, a new pcapng section or
+/// interface), the threads sharing the rest through the segments' key ring (thread 0
+/// leads). The counts, damage and progress go to `report`, given to one thread only.
 pub(crate) fn scan_segments<E: Exec>(
     table: &mut FlowTableOf<'_, E>,
     reader: &mut [CaptureReader],
@@ -306,10 +294,11 @@ pub(crate) fn scan_segments<E: Exec>(
         p.start_capture(r.name(), r.total_bytes());
     }
     let pcap = segments.pcap();
-    let link_type = pcap.link_type();
     let mut records = 0u64;
     // Where the next segment's first record is: where the records before it end.
-    let mut next_record = MappedPcap::FIRST_RECORD;
+    let mut next_record = pcap.first_record();
+    // The time of the last record walked, for a reader that reads on after it.
+    let mut last_ts = 0.0;
     let mut read_on = false;
     for k in 0..segments.count() {
         let Some(shared) = segments.get(k) else {
@@ -326,6 +315,7 @@ pub(crate) fn scan_segments<E: Exec>(
         let mut plains = 0;
         for entry in segment.entries() {
             records += 1;
+            last_ts = entry.ts;
             let plain = entry.partition().map(|p| {
                 plains += 1;
                 (p, plains - 1)
@@ -340,7 +330,12 @@ pub(crate) fn scan_segments<E: Exec>(
                     }
                 }
                 _ => {
-                    if let RecordAt::Record { data, orig_len, .. } = pcap.record_at(entry.offset())
+                    if let RecordAt::Record {
+                        data,
+                        orig_len,
+                        link_type,
+                        ..
+                    } = pcap.record_at(entry.offset())
                     {
                         walk.decode(&mut decoder, table, link_type, entry.ts, data, orig_len);
                     }
@@ -371,17 +366,20 @@ pub(crate) fn scan_segments<E: Exec>(
         return Ok(());
     }
     if read_on {
-        reader[0].resume_at(next_record);
+        // The rest as the leader's ring shares a capture: thread 0 decodes every record and
+        // the others pass what it publishes.
+        reader[0].resume_at(next_record, last_ts);
+        let ring = segments.ring();
+        let role = if share.index == 0 {
+            Role::Lead(ring)
+        } else {
+            Role::Follow(ring)
+        };
+        let mut index = 0u64;
         while let Some(rec) = reader[0].next_record()? {
             records += 1;
-            walk.decode(
-                &mut decoder,
-                table,
-                rec.link_type,
-                rec.ts,
-                rec.data,
-                rec.orig_len,
-            );
+            walk.see(role, index, &mut decoder, table, &rec);
+            index += 1;
             if !checkpoints.after_record(&walk, table, batches, share)? {
                 return Ok(());
             }
@@ -546,6 +544,40 @@ impl Walk {
         }
     }
 
+    /// Sees record `index` of the walk as `role` does: decodes it, unless it is a plain
+    /// packet of another thread's partition that the leader published; the leader publishes
+    /// what it decoded.
+    #[inline]
+    fn see<E: Exec>(
+        &mut self,
+        role: Role<'_>,
+        index: u64,
+        decoder: &mut Decoder,
+        table: &mut FlowTableOf<'_, E>,
+        rec: &Record<'_>,
+    ) {
+        if let Role::Follow(ring) = role
+            && let Some(p) = ring.partition(index)
+            && self.owned >> p & 1 == 0
+        {
+            decoder.pass(rec.ts);
+            self.pass(rec.ts);
+            return;
+        }
+        self.decode(
+            decoder,
+            table,
+            rec.link_type,
+            rec.ts,
+            rec.data,
+            rec.orig_len,
+        );
+        if let Role::Lead(ring) = role {
+            let plain = decoder.last_was_plain();
+            ring.publish(index, plain.then_some(self.last_partition));
+        }
+    }
+
     /// Decodes one frame with `decoder` and sees the packets it gives ([`Walk::take`]).
     #[inline]
     fn decode<E: Exec>(
@@ -696,8 +728,14 @@ mod tests {
         };
         let file = std::fs::File::create(&generated).expect("a temporary file");
         jjc_synth::write_capture(&synth, file).expect("a synthetic capture");
+        let generated_ng = dir.join("synth.pcapng");
+        write_as_pcapng(&generated, &generated_ng);
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut found = vec![generated, manifest.join("../../tests/data/sample.pcap")];
+        let mut found = vec![
+            generated,
+            generated_ng,
+            manifest.join("../../tests/data/sample.pcap"),
+        ];
         let shared = std::env::var_os("JJ_SHARED")
             .map(PathBuf::from)
             .unwrap_or_else(|| manifest.join("../../../shared"));
@@ -709,7 +747,46 @@ mod tests {
         found
     }
 
-    /// The rows of `capture`, a classic pcap, walked by `threads` threads through segments
+    /// Whether `capture` is a pcapng.
+    fn is_pcapng(capture: &Path) -> bool {
+        CaptureReader::open(capture).is_ok_and(|r| r.format() == jjc_capture::CaptureFormat::PcapNg)
+    }
+
+    /// The Ethernet classic pcap at `from` written to `to` as a pcapng: a section header, one
+    /// interface (microseconds) and an enhanced packet block per record.
+    fn write_as_pcapng(from: &Path, to: &Path) {
+        fn block(out: &mut Vec<u8>, block_type: u32, body: &[u8]) {
+            let total = (12 + body.len().next_multiple_of(4)) as u32;
+            out.extend(block_type.to_le_bytes());
+            out.extend(total.to_le_bytes());
+            out.extend(body);
+            out.resize(out.len().next_multiple_of(4), 0);
+            out.extend(total.to_le_bytes());
+        }
+        let mut out = Vec::new();
+        let shb = [
+            &0x1a2b_3c4d_u32.to_le_bytes()[..],
+            &[1, 0, 0, 0],
+            &[0xff; 8],
+        ]
+        .concat();
+        block(&mut out, 0x0a0d_0d0a, &shb);
+        block(&mut out, 1, &[1, 0, 0, 0, 0, 0, 4, 0]);
+        let mut reader = CaptureReader::open(from).expect("the capture");
+        while let Some(r) = reader.next_record().expect("a record") {
+            let micros = (r.ts * 1e6).round() as u64;
+            let mut body = 0u32.to_le_bytes().to_vec();
+            body.extend(((micros >> 32) as u32).to_le_bytes());
+            body.extend((micros as u32).to_le_bytes());
+            body.extend((r.data.len() as u32).to_le_bytes());
+            body.extend(r.orig_len.to_le_bytes());
+            body.extend(r.data);
+            block(&mut out, 6, &body);
+        }
+        std::fs::write(to, out).expect("a temporary file");
+    }
+
+    /// The rows of `capture`, a classic pcap or a pcapng, walked by `threads` threads through segments
     /// of `segment_bytes` (one after the other: each finds the segments the ones before
     /// made), in output order; with `planted`, segment 1 as made from a wrong first record.
     fn segment_rows(
@@ -719,10 +796,11 @@ mod tests {
         segment_bytes: u64,
         planted: bool,
     ) -> Option<Vec<Row>> {
-        let pcap = CaptureReader::open(capture).ok()?.mapped_pcap()?;
+        let pcap = CaptureReader::open(capture).ok()?.mapped_capture()?;
+        let first_record = pcap.first_record();
         let segments = Segments::new(pcap, 64, threads, segment_bytes);
         if planted {
-            segments.plant(1, MappedPcap::FIRST_RECORD + segment_bytes + 1);
+            segments.plant(1, first_record + segment_bytes + 1);
         }
         let front = ReadFront::new(threads);
         let mut all = Vec::new();
@@ -759,7 +837,7 @@ mod tests {
         let features = CompiledFeatures::load(&FeatureConfig::default(), Backend::Interp)
             .expect("the standard library compiles");
         let dir = tempfile::tempdir().expect("a temporary folder");
-        let mut walked = 0;
+        let (mut walked, mut pcapngs) = (0, 0);
         for capture in captures(dir.path()) {
             let Some(alone) = rows(&features, &capture, Share::ALL, Sharing::Alone) else {
                 continue;
@@ -773,6 +851,7 @@ mod tests {
                     continue;
                 };
                 walked += 1;
+                pcapngs += usize::from(is_pcapng(&capture));
                 assert!(
                     split == alone,
                     "{}: {threads} threads, segments of {segment_bytes} bytes, planted {planted}: rows differ",
@@ -780,7 +859,8 @@ mod tests {
                 );
             }
         }
-        assert!(walked >= 6, "classic pcaps walked in segments: {walked}");
+        assert!(walked >= 9, "captures walked in segments: {walked}");
+        assert!(pcapngs >= 3, "pcapngs walked in segments: {pcapngs}");
     }
 
     #[test]

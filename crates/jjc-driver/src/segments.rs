@@ -1,8 +1,9 @@
-//! A classic pcap decoded once, in segments, by the threads that share it.
+//! A mapped capture (a classic pcap, or a pcapng's enhanced packet blocks) decoded once, in
+//! segments, by the threads that share it.
 //!
 //! The file is cut into segments of [`SEGMENT_BYTES`]: segment `k` holds the records that
 //! start in its byte range. Whichever thread gets to a segment first finds its first record
-//! ([`MappedPcap::find_record`], a guess each thread checks against where the segment before
+//! ([`MappedCapture::find_record`], a guess each thread checks against where the segment before
 //! ends), reads and decodes its records, and keeps for each its time, offset and, for a
 //! plain packet (one usable packet, not a fragment, as a decoder that has seen no other frame
 //! finds it), the packet's view, key and partition. Every thread then walks every segment's
@@ -11,17 +12,24 @@
 //! decodes only what needs the decoder's history (fragments, frames whose time releases a
 //! held fragment) itself.
 //!
+//! The segments end at the first record the reader must see itself (damage, a time to
+//! repair, a pcapng block other than an enhanced packet block): from there each thread reads
+//! on with its own reader, and the threads share those records through a key ring
+//! ([`Segments::ring`]), as on a capture read without segments.
+//!
 //! A segment's buffers go back to a pool once every thread has walked it, and a thread makes
 //! segments at most [`WINDOW`] ahead of the one it walks, so memory stays a few segments per
 //! thread whatever the capture's size.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use jjc_abi::PacketView;
-use jjc_capture::{MappedPcap, RecordAt};
+use jjc_capture::{MappedCapture, RecordAt};
 use jjc_decode::{DecodeConfig, Decoder};
 use jjc_flow::{FlowKey, partition_hash, partition_of};
+
+use crate::key_ring::KeyRing;
 
 /// Bytes of the file per segment: about 2,000 records of a typical capture, enough that
 /// finding a segment's first record costs nothing beside reading it, few enough that a
@@ -82,7 +90,7 @@ pub(crate) struct Segment {
     entries: Vec<Entry>,
     plains: Vec<Plain>,
     /// Keeps the mapping the views point into alive as long as the segment.
-    _pcap: MappedPcap,
+    _pcap: MappedCapture,
 }
 
 impl Segment {
@@ -117,7 +125,7 @@ impl Segment {
 
 /// The segments of one capture, made by the threads that walk it.
 pub(crate) struct Segments {
-    pcap: MappedPcap,
+    pcap: MappedCapture,
     segment_bytes: u64,
     count: usize,
     partitions: usize,
@@ -135,17 +143,20 @@ pub(crate) struct Segments {
     most_records: AtomicUsize,
     /// A thread stopped before the end: nobody waits for segments any more.
     abandoned: AtomicBool,
+    /// The ring the threads share the records after the segments' end by, if any: made by
+    /// the first thread that reads on from a record the segments leave to the readers.
+    ring: OnceLock<KeyRing>,
 }
 
 impl Segments {
     /// The segments of `pcap` for `threads` threads, keyed into `partitions` partitions.
     pub(crate) fn new(
-        pcap: MappedPcap,
+        pcap: MappedCapture,
         partitions: usize,
         threads: usize,
         segment_bytes: u64,
     ) -> Segments {
-        let body = pcap.len().saturating_sub(MappedPcap::FIRST_RECORD);
+        let body = pcap.len().saturating_sub(pcap.first_record());
         let count = usize::try_from(body.div_ceil(segment_bytes.max(1)))
             .unwrap_or(usize::MAX)
             .max(1);
@@ -163,12 +174,18 @@ impl Segments {
                 usize::try_from(segment_bytes / RECORD_BYTES_GUESS).unwrap_or(0),
             ),
             abandoned: AtomicBool::new(false),
+            ring: OnceLock::new(),
         }
     }
 
     /// The capture.
-    pub(crate) fn pcap(&self) -> &MappedPcap {
+    pub(crate) fn pcap(&self) -> &MappedCapture {
         &self.pcap
+    }
+
+    /// The key ring for reading on after the segments, made at the first call.
+    pub(crate) fn ring(&self) -> &KeyRing {
+        self.ring.get_or_init(KeyRing::default)
     }
 
     /// How many segments there are.
@@ -250,7 +267,7 @@ impl Segments {
 
     /// The first byte of segment `k`'s range.
     fn lower_bound(&self, k: usize) -> u64 {
-        MappedPcap::FIRST_RECORD.saturating_add((k as u64).saturating_mul(self.segment_bytes))
+        (self.pcap.first_record()).saturating_add((k as u64).saturating_mul(self.segment_bytes))
     }
 
     /// Segment `k`, its records read from `start` (a record's start) to the first record
@@ -263,20 +280,20 @@ impl Segments {
         entries.reserve(room);
         plains.reserve(room);
         let end_of_range = self.lower_bound(k + 1);
-        let link_type = self.pcap.link_type();
         // A decoder with no history: a frame it finds plain is plain for any decoder that
         // holds no fragment the frame's time releases (walkers check that).
         let mut decoder = Decoder::new(DecodeConfig::default());
         let mut at = start;
         let mut irregular = false;
         while at < end_of_range {
-            let (ts, data, orig_len, next) = match self.pcap.record_at(at) {
+            let (ts, data, orig_len, link_type, next) = match self.pcap.record_at(at) {
                 RecordAt::Record {
                     ts,
                     data,
                     orig_len,
+                    link_type,
                     next,
-                } => (ts, data, orig_len, next),
+                } => (ts, data, orig_len, link_type, next),
                 RecordAt::End => break,
                 RecordAt::Irregular => {
                     irregular = true;

@@ -432,3 +432,123 @@ fn threads_read_on_from_what_the_reader_reports_or_repairs_as_one_thread_does() 
         assert!(one == two, "{name}: the rows differ");
     }
 }
+
+/// A little-endian pcapng block: type, total length, body padded to 4 bytes, total length.
+fn ng_block(block_type: u32, body: &[u8]) -> Vec<u8> {
+    let total = (12 + body.len().next_multiple_of(4)) as u32;
+    let mut out = block_type.to_le_bytes().to_vec();
+    out.extend(total.to_le_bytes());
+    out.extend(body);
+    out.resize(out.len().next_multiple_of(4), 0);
+    out.extend(total.to_le_bytes());
+    out
+}
+
+/// A section header block and an Ethernet interface (microseconds).
+fn ng_section() -> Vec<u8> {
+    let shb = [
+        &0x1a2b_3c4d_u32.to_le_bytes()[..],
+        &[1, 0, 0, 0],
+        &[0xff; 8],
+    ]
+    .concat();
+    [
+        ng_block(0x0a0d_0d0a, &shb),
+        ng_block(1, &[1, 0, 0, 0, 0, 0, 4, 0]),
+    ]
+    .concat()
+}
+
+/// The records of a little-endian classic Ethernet pcap (microseconds) as enhanced packet
+/// blocks on interface 0, each with its packet's bytes.
+fn ng_packets(classic: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    record_offsets(classic)
+        .into_iter()
+        .map(|at| {
+            let word =
+                |i: usize| u32::from_le_bytes(classic[at + i..at + i + 4].try_into().unwrap());
+            let micros = u64::from(word(0)) * 1_000_000 + u64::from(word(4));
+            let data = classic[at + 16..at + 16 + word(8) as usize].to_vec();
+            let mut body = 0u32.to_le_bytes().to_vec();
+            body.extend(((micros >> 32) as u32).to_le_bytes());
+            body.extend((micros as u32).to_le_bytes());
+            body.extend((data.len() as u32).to_le_bytes());
+            body.extend(word(12).to_le_bytes());
+            body.extend(&data);
+            (ng_block(6, &body), data)
+        })
+        .collect()
+}
+
+#[test]
+fn threads_read_on_from_a_pcapng_s_new_section_interface_or_other_block_as_one_thread_does() {
+    // On two threads a pcapng's enhanced packet blocks are decoded once, in 1 MB segments;
+    // a block that changes what the blocks after it mean (a new section or interface) or
+    // that the reader counts (a simple packet, statistics) is left to each thread's reader,
+    // which reads on from there, sharing the records by the leader's ring.
+    let dir = tempfile::tempdir().unwrap();
+    let clean = dir.path().join("clean.pcap");
+    let synth = jjc_synth::SynthConfig {
+        seed: 12,
+        target_bytes: Some(3 << 20),
+        ..jjc_synth::SynthConfig::default()
+    };
+    jjc_synth::write_capture(&synth, std::fs::File::create(&clean).unwrap()).unwrap();
+    let packets = ng_packets(&std::fs::read(&clean).unwrap());
+    let middle = packets.len() / 2;
+    let with = |at: usize, extra: Vec<u8>| -> Vec<u8> {
+        let mut out = ng_section();
+        for (i, (block, _)) in packets.iter().enumerate() {
+            if i == at {
+                out.extend(&extra);
+            }
+            out.extend(block);
+        }
+        if at == packets.len() {
+            out.extend(&extra);
+        }
+        out
+    };
+    let simple = {
+        let data = &packets[middle].1;
+        let mut body = (data.len() as u32).to_le_bytes().to_vec();
+        body.extend(data);
+        ng_block(3, &body)
+    };
+    for (name, capture) in [
+        (
+            "a new interface",
+            with(middle, ng_block(1, &[1, 0, 0, 0, 0, 0, 1, 0])),
+        ),
+        ("a new section", with(middle, ng_section())),
+        ("a simple packet", with(middle, simple)),
+        (
+            "statistics at the end",
+            with(packets.len(), ng_block(5, &[0; 12])),
+        ),
+    ] {
+        let path = dir.path().join("capture.pcapng");
+        std::fs::write(&path, capture).unwrap();
+        let run = |threads| {
+            let p = Pipeline::new(RunConfig {
+                threads,
+                ..RunConfig::default()
+            })
+            .unwrap();
+            let mut table = Table::new(p.columns(false));
+            let summary = p
+                .run(
+                    p.open(&[Input::File(path.clone())]).unwrap(),
+                    &mut table,
+                    None,
+                )
+                .unwrap();
+            (table.rows, summary)
+        };
+        let (one, one_summary) = run(1);
+        let (two, two_summary) = run(2);
+        assert!(one.len() > 100, "{name}: a real table");
+        assert_eq!(one_summary, two_summary, "{name}");
+        assert!(one == two, "{name}: the rows differ");
+    }
+}
