@@ -59,6 +59,9 @@ pub struct SynthConfig {
     pub start_time: f64,
     /// New flows per second of capture time (realistic mode).
     pub flow_rate: f64,
+    /// Write pcapng (one interface, an enhanced packet block per packet) instead of
+    /// classic pcap; the packets are the same.
+    pub pcapng: bool,
 }
 
 impl Default for SynthConfig {
@@ -71,6 +74,7 @@ impl Default for SynthConfig {
             concurrent_flows: None,
             start_time: DEFAULT_START_TIME,
             flow_rate: DEFAULT_FLOW_RATE,
+            pcapng: false,
         }
     }
 }
@@ -119,7 +123,7 @@ pub fn write_capture(config: &SynthConfig, out: impl Write) -> io::Result<SynthS
         return Err(invalid("flow rate must be a positive number"));
     }
     let start_us = (config.start_time * 1e6).round() as u64;
-    let mut pcap = PcapWriter::new(BufWriter::with_capacity(1 << 20, out))?;
+    let mut pcap = PcapWriter::new(BufWriter::with_capacity(1 << 20, out), config.pcapng)?;
     let flows = match config.concurrent_flows {
         Some(0) => return Err(invalid("concurrent flows must be at least 1")),
         Some(n) => {

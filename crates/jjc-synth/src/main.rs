@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use jjc_synth::{DEFAULT_FLOW_RATE, DEFAULT_START_TIME, SynthConfig, write_capture};
 
-/// Generate a realistic synthetic capture (classic pcap, Ethernet, µs timestamps).
+/// Generate a realistic synthetic capture (classic pcap or pcapng, Ethernet, µs timestamps).
 ///
 /// The same options always give the same bytes.
 #[derive(Debug, Parser)]
@@ -37,6 +37,9 @@ struct Args {
     /// New flows per second of capture time.
     #[arg(long, default_value_t = DEFAULT_FLOW_RATE)]
     flow_rate: f64,
+    /// Write pcapng (one interface, enhanced packet blocks) instead of classic pcap.
+    #[arg(long)]
+    pcapng: bool,
     /// Output file (`-` for standard output).
     #[arg(short, long, value_name = "OUT.pcap")]
     output: PathBuf,
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
         concurrent_flows: args.concurrent_flows,
         start_time: args.start_time,
         flow_rate: args.flow_rate,
+        pcapng: args.pcapng,
     };
     let result = if args.output.as_os_str() == "-" {
         write_capture(&config, io::stdout().lock())

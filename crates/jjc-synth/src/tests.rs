@@ -490,3 +490,45 @@ fn invalid_configurations_are_errors() {
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     }
 }
+
+/// The enhanced packet blocks of a little-endian pcapng with one Ethernet interface:
+/// (timestamp in µs, frame).
+fn pcapng_records(file: &[u8]) -> Vec<(u64, &[u8])> {
+    let word = |at: usize| u32::from_le_bytes(file[at..at + 4].try_into().unwrap());
+    assert_eq!(
+        (word(0), word(8)),
+        (0x0a0d_0d0a, 0x1a2b_3c4d),
+        "section header"
+    );
+    let idb = word(4) as usize;
+    assert_eq!((word(idb), file[idb + 8]), (1, 1), "an Ethernet interface");
+    let mut out = Vec::new();
+    let mut at = idb + word(idb + 4) as usize;
+    while at < file.len() {
+        let total = word(at + 4) as usize;
+        assert_eq!(
+            (word(at), word(at + total - 4)),
+            (6, total as u32),
+            "framing"
+        );
+        let (caplen, orig) = (word(at + 20) as usize, word(at + 24) as usize);
+        assert_eq!(caplen, orig, "captured whole");
+        assert_eq!(total, (32 + caplen).next_multiple_of(4), "no options");
+        let ts = u64::from(word(at + 12)) << 32 | u64::from(word(at + 16));
+        out.push((ts, &file[at + 28..at + 28 + caplen]));
+        at += total;
+    }
+    out
+}
+
+#[test]
+fn pcapng_holds_the_same_packets_as_pcap() {
+    let (pcap, summary) = generate(&sample_config());
+    let (ng, ng_summary) = generate(&SynthConfig {
+        pcapng: true,
+        ..sample_config()
+    });
+    assert_eq!(pcapng_records(&ng), records(&pcap));
+    assert_eq!(ng_summary.packets, summary.packets);
+    assert_eq!(ng_summary.bytes, ng.len() as u64);
+}
