@@ -716,8 +716,9 @@ mod tests {
         });
     }
 
-    /// A generated capture of several checkpoints' packets (VLAN tags included), the
-    /// repository's sample capture, and the shared captures when they are there.
+    /// A generated capture of several checkpoints' packets (VLAN tags included), as pcap and
+    /// as pcapng, the repository's sample capture, and the shared captures when they are
+    /// there.
     fn captures(dir: &Path) -> Vec<PathBuf> {
         let generated = dir.join("synth.pcap");
         let synth = jjc_synth::SynthConfig {
@@ -729,7 +730,12 @@ mod tests {
         let file = std::fs::File::create(&generated).expect("a temporary file");
         jjc_synth::write_capture(&synth, file).expect("a synthetic capture");
         let generated_ng = dir.join("synth.pcapng");
-        write_as_pcapng(&generated, &generated_ng);
+        let synth = jjc_synth::SynthConfig {
+            pcapng: true,
+            ..synth
+        };
+        let file = std::fs::File::create(&generated_ng).expect("a temporary file");
+        jjc_synth::write_capture(&synth, file).expect("a synthetic capture");
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut found = vec![
             generated,
@@ -750,40 +756,6 @@ mod tests {
     /// Whether `capture` is a pcapng.
     fn is_pcapng(capture: &Path) -> bool {
         CaptureReader::open(capture).is_ok_and(|r| r.format() == jjc_capture::CaptureFormat::PcapNg)
-    }
-
-    /// The Ethernet classic pcap at `from` written to `to` as a pcapng: a section header, one
-    /// interface (microseconds) and an enhanced packet block per record.
-    fn write_as_pcapng(from: &Path, to: &Path) {
-        fn block(out: &mut Vec<u8>, block_type: u32, body: &[u8]) {
-            let total = (12 + body.len().next_multiple_of(4)) as u32;
-            out.extend(block_type.to_le_bytes());
-            out.extend(total.to_le_bytes());
-            out.extend(body);
-            out.resize(out.len().next_multiple_of(4), 0);
-            out.extend(total.to_le_bytes());
-        }
-        let mut out = Vec::new();
-        let shb = [
-            &0x1a2b_3c4d_u32.to_le_bytes()[..],
-            &[1, 0, 0, 0],
-            &[0xff; 8],
-        ]
-        .concat();
-        block(&mut out, 0x0a0d_0d0a, &shb);
-        block(&mut out, 1, &[1, 0, 0, 0, 0, 0, 4, 0]);
-        let mut reader = CaptureReader::open(from).expect("the capture");
-        while let Some(r) = reader.next_record().expect("a record") {
-            let micros = (r.ts * 1e6).round() as u64;
-            let mut body = 0u32.to_le_bytes().to_vec();
-            body.extend(((micros >> 32) as u32).to_le_bytes());
-            body.extend((micros as u32).to_le_bytes());
-            body.extend((r.data.len() as u32).to_le_bytes());
-            body.extend(r.orig_len.to_le_bytes());
-            body.extend(r.data);
-            block(&mut out, 6, &body);
-        }
-        std::fs::write(to, out).expect("a temporary file");
     }
 
     /// The rows of `capture`, a classic pcap or a pcapng, walked by `threads` threads through segments

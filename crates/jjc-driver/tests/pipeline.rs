@@ -459,25 +459,15 @@ fn ng_section() -> Vec<u8> {
     .concat()
 }
 
-/// The records of a little-endian classic Ethernet pcap (microseconds) as enhanced packet
-/// blocks on interface 0, each with its packet's bytes.
-fn ng_packets(classic: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
-    record_offsets(classic)
-        .into_iter()
-        .map(|at| {
-            let word =
-                |i: usize| u32::from_le_bytes(classic[at + i..at + i + 4].try_into().unwrap());
-            let micros = u64::from(word(0)) * 1_000_000 + u64::from(word(4));
-            let data = classic[at + 16..at + 16 + word(8) as usize].to_vec();
-            let mut body = 0u32.to_le_bytes().to_vec();
-            body.extend(((micros >> 32) as u32).to_le_bytes());
-            body.extend((micros as u32).to_le_bytes());
-            body.extend((data.len() as u32).to_le_bytes());
-            body.extend(word(12).to_le_bytes());
-            body.extend(&data);
-            (ng_block(6, &body), data)
-        })
-        .collect()
+/// Offsets of the blocks of a little-endian pcapng.
+fn block_offsets(bytes: &[u8]) -> Vec<usize> {
+    let mut offsets = Vec::new();
+    let mut at = 0;
+    while at + 8 <= bytes.len() {
+        offsets.push(at);
+        at += u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+    }
+    offsets
 }
 
 #[test]
@@ -487,32 +477,22 @@ fn threads_read_on_from_a_pcapng_s_new_section_interface_or_other_block_as_one_t
     // that the reader counts (a simple packet, statistics) is left to each thread's reader,
     // which reads on from there, sharing the records by the leader's ring.
     let dir = tempfile::tempdir().unwrap();
-    let clean = dir.path().join("clean.pcap");
     let synth = jjc_synth::SynthConfig {
         seed: 12,
         target_bytes: Some(3 << 20),
+        pcapng: true,
         ..jjc_synth::SynthConfig::default()
     };
-    jjc_synth::write_capture(&synth, std::fs::File::create(&clean).unwrap()).unwrap();
-    let packets = ng_packets(&std::fs::read(&clean).unwrap());
-    let middle = packets.len() / 2;
-    let with = |at: usize, extra: Vec<u8>| -> Vec<u8> {
-        let mut out = ng_section();
-        for (i, (block, _)) in packets.iter().enumerate() {
-            if i == at {
-                out.extend(&extra);
-            }
-            out.extend(block);
-        }
-        if at == packets.len() {
-            out.extend(&extra);
-        }
-        out
-    };
+    let mut bytes = Vec::new();
+    jjc_synth::write_capture(&synth, &mut bytes).unwrap();
+    let blocks = block_offsets(&bytes);
+    // A block in the middle: an enhanced packet block (the first two are the header's).
+    let middle = blocks[blocks.len() / 2];
+    let with = |at: usize, extra: Vec<u8>| [&bytes[..at], &extra, &bytes[at..]].concat();
     let simple = {
-        let data = &packets[middle].1;
-        let mut body = (data.len() as u32).to_le_bytes().to_vec();
-        body.extend(data);
+        let caplen = u32::from_le_bytes(bytes[middle + 20..middle + 24].try_into().unwrap());
+        let mut body = caplen.to_le_bytes().to_vec();
+        body.extend(&bytes[middle + 28..middle + 28 + caplen as usize]);
         ng_block(3, &body)
     };
     for (name, capture) in [
@@ -524,7 +504,7 @@ fn threads_read_on_from_a_pcapng_s_new_section_interface_or_other_block_as_one_t
         ("a simple packet", with(middle, simple)),
         (
             "statistics at the end",
-            with(packets.len(), ng_block(5, &[0; 12])),
+            with(bytes.len(), ng_block(5, &[0; 12])),
         ),
     ] {
         let path = dir.path().join("capture.pcapng");
