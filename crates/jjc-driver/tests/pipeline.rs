@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use jjc_abi::Value;
-use jjc_driver::{Input, Pipeline, RunConfig, SortOrder, Table};
+use jjc_driver::{Input, Pipeline, RunConfig, RunSummary, SortOrder, Table};
 use jjc_flow::{FlowConfig, TcpEnd};
 
 fn sample() -> PathBuf {
@@ -363,6 +363,24 @@ fn captures_run_at_once_show_their_progress_in_order() {
     }
 }
 
+/// The rows and summary of a run of the default features over `path` on `threads` threads.
+fn rows_and_summary(path: &Path, threads: usize) -> (Vec<Vec<Value>>, RunSummary) {
+    let p = Pipeline::new(RunConfig {
+        threads,
+        ..RunConfig::default()
+    })
+    .unwrap();
+    let mut table = Table::new(p.columns(false));
+    let summary = p
+        .run(
+            p.open(&[Input::File(path.to_path_buf())]).unwrap(),
+            &mut table,
+            None,
+        )
+        .unwrap();
+    (table.rows, summary)
+}
+
 /// Offsets of the records of a little-endian classic pcap.
 fn record_offsets(bytes: &[u8]) -> Vec<usize> {
     let mut offsets = Vec::new();
@@ -405,24 +423,8 @@ fn threads_read_on_from_what_the_reader_reports_or_repairs_as_one_thread_does() 
     ] {
         let path = dir.path().join(format!("{name}.pcap"));
         std::fs::write(&path, capture).unwrap();
-        let run = |threads| {
-            let p = Pipeline::new(RunConfig {
-                threads,
-                ..RunConfig::default()
-            })
-            .unwrap();
-            let mut table = Table::new(p.columns(false));
-            let summary = p
-                .run(
-                    p.open(&[Input::File(path.clone())]).unwrap(),
-                    &mut table,
-                    None,
-                )
-                .unwrap();
-            (table.rows, summary)
-        };
-        let (one, one_summary) = run(1);
-        let (two, two_summary) = run(2);
+        let (one, one_summary) = rows_and_summary(&path, 1);
+        let (two, two_summary) = rows_and_summary(&path, 2);
         assert!(
             !one_summary.damage.is_empty() || !one_summary.notes.is_empty(),
             "{name}: the reader reports it"
@@ -509,24 +511,8 @@ fn threads_read_on_from_a_pcapng_s_new_section_interface_or_other_block_as_one_t
     ] {
         let path = dir.path().join("capture.pcapng");
         std::fs::write(&path, capture).unwrap();
-        let run = |threads| {
-            let p = Pipeline::new(RunConfig {
-                threads,
-                ..RunConfig::default()
-            })
-            .unwrap();
-            let mut table = Table::new(p.columns(false));
-            let summary = p
-                .run(
-                    p.open(&[Input::File(path.clone())]).unwrap(),
-                    &mut table,
-                    None,
-                )
-                .unwrap();
-            (table.rows, summary)
-        };
-        let (one, one_summary) = run(1);
-        let (two, two_summary) = run(2);
+        let (one, one_summary) = rows_and_summary(&path, 1);
+        let (two, two_summary) = rows_and_summary(&path, 2);
         assert!(one.len() > 100, "{name}: a real table");
         assert_eq!(one_summary, two_summary, "{name}");
         assert!(one == two, "{name}: the rows differ");
