@@ -1,8 +1,10 @@
 //! Test helpers: builders of pcap and pcapng bytes, a stream that yields one byte per read,
-//! and ways to read every record of a byte fixture through both source kinds.
+//! ways to read every record of a byte fixture through both source kinds, and to read a
+//! mapped fixture's records by offset.
 
 use std::io::{self, Cursor, Read, Write};
 
+use crate::mapped::{MappedCapture, RecordAt};
 use crate::reader::CaptureReader;
 
 /// A reader returning one byte per `read` call, the worst case for the stream buffer.
@@ -56,6 +58,58 @@ pub(crate) fn collect(reader: &mut CaptureReader) -> Vec<OwnedRecord> {
         });
     }
     out
+}
+
+/// A record as read by offset or by the reader: time, captured bytes, wire length, link type.
+pub(crate) type Bytes = (f64, Vec<u8>, u32, u32);
+
+/// `bytes` written to a temporary file and opened (memory-mapped), with its records by
+/// offset if it has them.
+pub(crate) fn mapped(
+    bytes: &[u8],
+) -> (
+    tempfile::NamedTempFile,
+    CaptureReader,
+    Option<MappedCapture>,
+) {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(bytes).unwrap();
+    file.flush().unwrap();
+    let reader = CaptureReader::open(file.path()).unwrap();
+    let by_offset = reader.mapped_capture();
+    (file, reader, by_offset)
+}
+
+/// Every record of `capture` by offset, from its first until the end or an irregular record:
+/// the records, their offsets followed by the offset the walk stopped at, and what stopped it.
+pub(crate) fn walk_by_offset(capture: &MappedCapture) -> (Vec<Bytes>, Vec<u64>, RecordAt<'_>) {
+    let (mut records, mut offsets) = (Vec::new(), Vec::new());
+    let mut at = capture.first_record();
+    loop {
+        offsets.push(at);
+        match capture.record_at(at) {
+            RecordAt::Record {
+                ts,
+                data,
+                orig_len,
+                link_type,
+                next,
+            } => {
+                records.push((ts, data.to_vec(), orig_len, link_type));
+                at = next;
+            }
+            last => return (records, offsets, last),
+        }
+    }
+}
+
+/// Every record the reader reads from where it is, until its end or damage.
+pub(crate) fn read_rest(reader: &mut CaptureReader) -> Vec<Bytes> {
+    let mut records = Vec::new();
+    while let Some(r) = reader.next_record().unwrap() {
+        records.push((r.ts, r.data.to_vec(), r.orig_len, r.link_type));
+    }
+    records
 }
 
 /// Reads `bytes` from a memory-mapped temporary file, and again from a one-byte-at-a-time

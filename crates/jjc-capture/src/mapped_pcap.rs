@@ -140,49 +140,13 @@ impl std::fmt::Debug for MappedPcap {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-
     use crate::CaptureReader;
-    use crate::fixtures::PcapBuilder;
-    use crate::{MappedCapture, RecordAt};
-
-    /// `bytes` written to a file and opened, mapped.
-    fn mapped(bytes: &[u8]) -> (tempfile::NamedTempFile, CaptureReader, MappedCapture) {
-        let mut file = tempfile::NamedTempFile::new().unwrap();
-        file.write_all(bytes).unwrap();
-        let reader = CaptureReader::open(file.path()).unwrap();
-        let pcap = reader.mapped_capture().expect("a mapped classic pcap");
-        (file, reader, pcap)
-    }
-
-    /// Every record by offset, from the first, until the end or an irregular record.
-    fn walk(pcap: &MappedCapture) -> (Vec<(f64, Vec<u8>, u32)>, RecordAt<'_>) {
-        let mut records = Vec::new();
-        let mut at = pcap.first_record();
-        loop {
-            match pcap.record_at(at) {
-                RecordAt::Record {
-                    ts,
-                    data,
-                    orig_len,
-                    link_type,
-                    next,
-                } => {
-                    assert_eq!(link_type, 1);
-                    records.push((ts, data.to_vec(), orig_len));
-                    at = next;
-                }
-                last => return (records, last),
-            }
-        }
-    }
+    use crate::RecordAt;
+    use crate::fixtures::{Bytes, PcapBuilder, mapped, read_rest, walk_by_offset};
 
     /// What the reader reads: every record, and whether it stopped on damage or a carry.
-    fn read(reader: &mut CaptureReader) -> (Vec<(f64, Vec<u8>, u32)>, bool) {
-        let mut records = Vec::new();
-        while let Some(r) = reader.next_record().unwrap() {
-            records.push((r.ts, r.data.to_vec(), r.orig_len));
-        }
+    fn read(reader: &mut CaptureReader) -> (Vec<Bytes>, bool) {
+        let records = read_rest(reader);
         let irregular = reader.damage().is_some() || reader.stats().fractions_carried > 0;
         (records, irregular)
     }
@@ -196,7 +160,8 @@ mod tests {
                 .record(1_600_000_002, 7, &[5; 100], 100)
                 .bytes();
             let (_file, mut reader, pcap) = mapped(&bytes);
-            let (by_offset, last) = walk(&pcap);
+            let pcap = pcap.expect("a mapped classic pcap");
+            let (by_offset, _, last) = walk_by_offset(&pcap);
             assert_eq!(last, RecordAt::End);
             assert_eq!(
                 (by_offset, false),
@@ -227,7 +192,8 @@ mod tests {
         ];
         for (what, builder) in cases {
             let (_file, mut reader, pcap) = mapped(&builder.bytes());
-            let (by_offset, last) = walk(&pcap);
+            let pcap = pcap.expect("a mapped classic pcap");
+            let (by_offset, _, last) = walk_by_offset(&pcap);
             assert_eq!(last, RecordAt::Irregular, "{what}");
             let (read, irregular) = read(&mut reader);
             assert!(irregular, "{what}: the reader reports it too");
@@ -243,6 +209,7 @@ mod tests {
             .record(1_600_000_002, 3, &[3; 50], 50)
             .bytes();
         let (_file, mut reader, pcap) = mapped(&bytes);
+        let pcap = pcap.expect("a mapped classic pcap");
         let RecordAt::Record { next, .. } = pcap.record_at(pcap.first_record()) else {
             panic!("a record");
         };
@@ -268,12 +235,9 @@ mod tests {
         }
         let bytes = builder.bytes();
         let (_file, _reader, pcap) = mapped(&bytes);
-        let mut starts = Vec::new();
-        let mut at = pcap.first_record();
-        while let RecordAt::Record { next, .. } = pcap.record_at(at) {
-            starts.push(at);
-            at = next;
-        }
+        let pcap = pcap.expect("a mapped classic pcap");
+        let (_, mut starts, _) = walk_by_offset(&pcap);
+        starts.pop();
         for from in (pcap.first_record()..pcap.len()).step_by(13) {
             let expected = starts.iter().copied().find(|&s| s >= from);
             assert_eq!(pcap.find_record(from, pcap.len()), expected, "from {from}");

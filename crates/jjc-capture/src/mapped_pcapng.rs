@@ -225,62 +225,12 @@ impl std::fmt::Debug for MappedPcapNg {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-
-    use crate::fixtures::NgBuilder;
-    use crate::{CaptureReader, MappedCapture, RecordAt};
-
-    /// A record: time, captured bytes, wire length, link type.
-    type Owned = (f64, Vec<u8>, u32, u32);
-
-    /// `bytes` written to a file and opened, mapped, with its records by offset if it has
-    /// them.
-    fn mapped(
-        bytes: &[u8],
-    ) -> (
-        tempfile::NamedTempFile,
-        CaptureReader,
-        Option<MappedCapture>,
-    ) {
-        let mut file = tempfile::NamedTempFile::new().unwrap();
-        file.write_all(bytes).unwrap();
-        let reader = CaptureReader::open(file.path()).unwrap();
-        let mapped = reader.mapped_capture();
-        (file, reader, mapped)
-    }
-
-    /// Every record by offset, from the first, until the end or an irregular block, with
-    /// the offsets of the records and of where the walk stopped.
-    fn walk(ng: &MappedCapture) -> (Vec<Owned>, Vec<u64>, RecordAt<'_>) {
-        let (mut records, mut starts) = (Vec::new(), Vec::new());
-        let mut at = ng.first_record();
-        loop {
-            match ng.record_at(at) {
-                RecordAt::Record {
-                    ts,
-                    data,
-                    orig_len,
-                    link_type,
-                    next,
-                } => {
-                    records.push((ts, data.to_vec(), orig_len, link_type));
-                    starts.push(at);
-                    at = next;
-                }
-                last => {
-                    starts.push(at);
-                    return (records, starts, last);
-                }
-            }
-        }
-    }
+    use crate::fixtures::{Bytes, NgBuilder, mapped, read_rest, walk_by_offset};
+    use crate::{CaptureReader, RecordAt};
 
     /// What the reader reads, and whether it stopped on damage.
-    fn read(reader: &mut CaptureReader) -> (Vec<Owned>, bool) {
-        let mut records = Vec::new();
-        while let Some(r) = reader.next_record().unwrap() {
-            records.push((r.ts, r.data.to_vec(), r.orig_len, r.link_type));
-        }
+    fn read(reader: &mut CaptureReader) -> (Vec<Bytes>, bool) {
+        let records = read_rest(reader);
         (records, reader.damage().is_some())
     }
 
@@ -306,7 +256,7 @@ mod tests {
                 .bytes();
             let (_file, mut reader, ng) = mapped(&bytes);
             let ng = ng.expect("a pcapng read by offset");
-            let (by_offset, _, last) = walk(&ng);
+            let (by_offset, _, last) = walk_by_offset(&ng);
             assert_eq!(last, RecordAt::End, "big {big}");
             assert_eq!((by_offset, false), read(&mut reader), "big {big}");
         }
@@ -347,7 +297,7 @@ mod tests {
         for (what, builder) in cases {
             let (_file, mut reader, ng) = mapped(&builder.bytes());
             let ng = ng.expect("a pcapng read by offset");
-            let (by_offset, _, last) = walk(&ng);
+            let (by_offset, _, last) = walk_by_offset(&ng);
             assert_eq!(last, RecordAt::Irregular, "{what}");
             assert_eq!(by_offset.len(), 1, "{what}");
             let (read, _) = read(&mut reader);
@@ -365,7 +315,7 @@ mod tests {
             .bytes();
         let (_file, mut reader, ng) = mapped(&bytes);
         let ng = ng.expect("a pcapng read by offset");
-        let (by_offset, starts, last) = walk(&ng);
+        let (by_offset, starts, last) = walk_by_offset(&ng);
         assert_eq!((by_offset.len(), last), (2, RecordAt::Irregular));
         let (all, _) = read(&mut CaptureReader::open(_file.path()).unwrap());
         // Resumed where the walk stopped, after the second record: the simple packet block
@@ -393,7 +343,7 @@ mod tests {
         let bytes = builder.bytes();
         let (_file, _reader, ng) = mapped(&bytes);
         let ng = ng.expect("a pcapng read by offset");
-        let (_, mut starts, last) = walk(&ng);
+        let (_, mut starts, last) = walk_by_offset(&ng);
         assert_eq!(last, RecordAt::End);
         starts.pop();
         for from in (0..ng.len()).step_by(7) {
