@@ -11,11 +11,41 @@ use crate::mapped_pcapng::MappedPcapNg;
 
 /// How many records in a row must look like records for a search to take an offset for a
 /// record's start (fewer when the capture ends sooner).
-pub(crate) const CHAIN: usize = 8;
+const CHAIN: usize = 8;
 
 /// The most records a search checks before it gives up: a hostile file of near-chains would
 /// otherwise cost [`CHAIN`] checks at every offset.
-pub(crate) const SEARCH_BUDGET: usize = 1 << 16;
+const SEARCH_BUDGET: usize = 1 << 16;
+
+/// The first of `candidates` (offsets in order) where a chain of [`CHAIN`] records starts,
+/// or records up to `len`, the end of the file; `next_of` gives the offset after a sound
+/// record at an offset, or `None`. `None` also once [`SEARCH_BUDGET`] records were checked.
+pub(crate) fn first_chain(
+    candidates: impl Iterator<Item = usize>,
+    len: usize,
+    next_of: impl Fn(usize) -> Option<usize>,
+) -> Option<u64> {
+    let mut budget = SEARCH_BUDGET;
+    for start in candidates {
+        let mut at = start;
+        let mut chained = 0;
+        while chained < CHAIN && at < len {
+            if budget == 0 {
+                return None;
+            }
+            budget -= 1;
+            match next_of(at) {
+                Some(next) => at = next,
+                None => break,
+            }
+            chained += 1;
+        }
+        if chained == CHAIN || at == len {
+            return Some(start as u64);
+        }
+    }
+    None
+}
 
 /// What [`MappedCapture::record_at`] finds at an offset.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use memmap2::Mmap;
 
 use crate::limits::MAX_CAPTURED_LEN;
-use crate::mapped::{CHAIN, RecordAt, SEARCH_BUDGET};
+use crate::mapped::{RecordAt, first_chain};
 use crate::pcap::{GLOBAL_HEADER_LEN, PcapLayout, RECORD_HEADER_LEN};
 
 /// A mapped classic pcap and the layout of its record headers. Cloning shares the mapping.
@@ -88,26 +88,8 @@ impl MappedPcap {
             (sound && next <= self.map.len()).then_some(next)
         };
         let (from, to) = (usize::try_from(from).ok()?, usize::try_from(to).ok()?);
-        let mut budget = SEARCH_BUDGET;
-        for start in from.max(GLOBAL_HEADER_LEN)..to.min(self.map.len()) {
-            let mut at = start;
-            let mut chained = 0;
-            while chained < CHAIN && at < self.map.len() {
-                if budget == 0 {
-                    return None;
-                }
-                budget -= 1;
-                match plausible(at) {
-                    Some(next) => at = next,
-                    None => break,
-                }
-                chained += 1;
-            }
-            if chained == CHAIN || at == self.map.len() {
-                return Some(start as u64);
-            }
-        }
-        None
+        let len = self.map.len();
+        first_chain(from.max(GLOBAL_HEADER_LEN)..to.min(len), len, plausible)
     }
 
     /// Hints the CPU to load the bytes that follow the record at `offset` of `len` bytes, a

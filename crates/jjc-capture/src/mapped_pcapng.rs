@@ -17,7 +17,7 @@ use memmap2::Mmap;
 
 use crate::byte_order::ByteOrder;
 use crate::limits::{MAX_BUFFERED_BLOCK, MAX_CAPTURED_LEN};
-use crate::mapped::{CHAIN, RecordAt, SEARCH_BUDGET};
+use crate::mapped::{RecordAt, first_chain};
 use crate::parser::{Progress, Step};
 use crate::pcapng::{EPB, PACKET_HEADER_LEN, Sections, TRAILER_LEN};
 use crate::source::Source;
@@ -162,26 +162,7 @@ impl MappedPcapNg {
         let (from, to) = (usize::try_from(from).ok()?, usize::try_from(to).ok()?);
         // Every block starts a multiple of 4 bytes after the first packet block.
         let start = first + from.saturating_sub(first).next_multiple_of(4);
-        let mut budget = SEARCH_BUDGET;
-        for candidate in (start..to.min(len)).step_by(4) {
-            let mut at = candidate;
-            let mut chained = 0;
-            while chained < CHAIN && at < len {
-                if budget == 0 {
-                    return None;
-                }
-                budget -= 1;
-                match self.framed(at) {
-                    Some(next) => at = next,
-                    None => break,
-                }
-                chained += 1;
-            }
-            if chained == CHAIN || at == len {
-                return Some(candidate as u64);
-            }
-        }
-        None
+        first_chain((start..to.min(len)).step_by(4), len, |at| self.framed(at))
     }
 
     /// The end of a soundly framed block at `at` (see [`MappedPcapNg::find_record`]): an
