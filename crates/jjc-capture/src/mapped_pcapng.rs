@@ -16,9 +16,10 @@ use std::sync::Arc;
 use memmap2::Mmap;
 
 use crate::byte_order::ByteOrder;
+use crate::interface::Interface;
 use crate::limits::{MAX_BUFFERED_BLOCK, MAX_CAPTURED_LEN};
 use crate::mapped::{RecordAt, first_chain};
-use crate::parser::{Progress, Step};
+use crate::parser::{PacketAt, Progress, Step};
 use crate::pcapng::{EPB, PACKET_HEADER_LEN, Sections, TRAILER_LEN};
 use crate::source::Source;
 use crate::stats::ReadStats;
@@ -38,13 +39,15 @@ struct Clock {
 }
 
 /// A mapped pcapng, its section's byte order and its interfaces as they are at its first
-/// packet block. Cloning shares the mapping.
+/// packet block (or, for a reader, where it reads). Cloning shares the mapping.
 #[derive(Clone)]
 pub(crate) struct MappedPcapNg {
     map: Arc<Mmap>,
     order: ByteOrder,
     /// The section's interfaces, by their number in the section.
     interfaces: Arc<[Clock]>,
+    /// Index in the reader's interface list of the section's interface 0.
+    first_interface: u32,
     /// Offset of the first packet block.
     first_record: u64,
 }
@@ -68,9 +71,25 @@ impl MappedPcapNg {
                 _ => return None,
             }
         }
-        let interfaces = progress
-            .interfaces
-            .get(sections.first_interface()..)?
+        let mapped = MappedPcapNg::at(map, &sections, &progress.interfaces, progress.pos)?;
+        matches!(
+            mapped.record_at(mapped.first_record),
+            RecordAt::Record { .. }
+        )
+        .then_some(mapped)
+    }
+
+    /// The pcapng mapped as `map` as a reader in `sections` with `interfaces` sees it, its
+    /// first packet block at `first_record`.
+    pub(crate) fn at(
+        map: Arc<Mmap>,
+        sections: &Sections,
+        interfaces: &[Interface],
+        first_record: u64,
+    ) -> Option<MappedPcapNg> {
+        let first = sections.first_interface();
+        let interfaces = interfaces
+            .get(first..)?
             .iter()
             .map(|i| Clock {
                 link_type: i.link_type,
@@ -78,17 +97,13 @@ impl MappedPcapNg {
                 ts_offset: i.ts_offset,
             })
             .collect();
-        let mapped = MappedPcapNg {
+        Some(MappedPcapNg {
             map,
             order: sections.order(),
             interfaces,
-            first_record: progress.pos,
-        };
-        matches!(
-            mapped.record_at(mapped.first_record),
-            RecordAt::Record { .. }
-        )
-        .then_some(mapped)
+            first_interface: u32::try_from(first).ok()?,
+            first_record,
+        })
     }
 
     /// The file's length in bytes.
@@ -113,11 +128,25 @@ impl MappedPcapNg {
         self.packet_at(at).unwrap_or(RecordAt::Irregular)
     }
 
-    /// The enhanced packet block at `at` as the reader reads it: a block of this section's
-    /// byte order whose lengths fit and whose trailer matches, naming a known interface.
-    /// `None` for anything else.
+    /// The enhanced packet block at `at` as the reader's records hold it.
     fn packet_at(&self, at: usize) -> Option<RecordAt<'_>> {
+        let (packet, next) = self.packet(u64::try_from(at).ok()?)?;
+        let data_at = usize::try_from(packet.data_pos).ok()?;
+        Some(RecordAt::Record {
+            ts: packet.ts,
+            data: self.map.get(data_at..data_at + packet.caplen)?,
+            orig_len: packet.orig_len,
+            link_type: packet.link_type,
+            next,
+        })
+    }
+
+    /// The enhanced packet block at `offset` as the reader's parser finds it, and the offset
+    /// of the next block: a block of this section's byte order whose lengths fit and whose
+    /// trailer matches, naming a known interface. `None` for anything else.
+    pub(crate) fn packet(&self, offset: u64) -> Option<(PacketAt, u64)> {
         let order = self.order;
+        let at = usize::try_from(offset).ok()?;
         let head = self
             .map
             .get(at..at.checked_add(PACKET_HEADER_LEN as usize)?)?;
@@ -132,23 +161,24 @@ impl MappedPcapNg {
             return None;
         }
         let end = at.checked_add(total_len as usize)?;
-        let block = self.map.get(at..end)?;
-        if order.u32_at(block, block.len() - TRAILER_LEN as usize)? != total_len {
+        let trailer = self.map.get(end.checked_sub(TRAILER_LEN as usize)?..end)?;
+        if order.u32_at(trailer, 0)? != total_len {
             return None;
         }
-        let clock = self
-            .interfaces
-            .get(usize::try_from(order.u32_at(head, 8)?).ok()?)?;
+        let id = order.u32_at(head, 8)?;
+        let clock = self.interfaces.get(usize::try_from(id).ok()?)?;
         let ts64 = u64::from(order.u32_at(head, 12)?) << 32 | u64::from(order.u32_at(head, 16)?);
-        let data_at = PACKET_HEADER_LEN as usize;
-        Some(RecordAt::Record {
+        let packet = PacketAt {
+            offset,
+            data_pos: offset + u64::from(PACKET_HEADER_LEN),
+            caplen: caplen as usize,
+            orig_len: order.u32_at(head, 24)?,
             // The reader's expression, so the time is the reader's to the bit.
             ts: clock.ts_offset as f64 + ts64 as f64 / clock.units_per_second,
-            data: block.get(data_at..data_at + caplen as usize)?,
-            orig_len: order.u32_at(head, 24)?,
+            interface: self.first_interface.checked_add(id)?,
             link_type: clock.link_type,
-            next: end as u64,
-        })
+        };
+        Some((packet, end as u64))
     }
 
     /// The first offset in `from..to` (on the 4-byte grid blocks lie on) where a chain of
@@ -206,7 +236,7 @@ impl std::fmt::Debug for MappedPcapNg {
 
 #[cfg(test)]
 mod tests {
-    use crate::fixtures::{Bytes, NgBuilder, mapped, read_rest, walk_by_offset};
+    use crate::fixtures::{Bytes, NgBuilder, mapped, read_both, read_rest, walk_by_offset};
     use crate::{CaptureReader, RecordAt};
 
     /// What the reader reads, and whether it stopped on damage.
@@ -331,6 +361,39 @@ mod tests {
             let expected = starts.iter().copied().find(|&s| s >= from);
             assert_eq!(ng.find_record(from, ng.len()), expected, "from {from}");
         }
+    }
+
+    #[test]
+    fn a_mapped_reader_reads_packet_blocks_with_the_section_and_interfaces_it_is_in() {
+        // The mapped reader reads enhanced packet blocks by offset and must learn each new
+        // section and interface, as the stream reader (which never does) reads them.
+        let bytes = three_interfaces(false)
+            .epb(1, 5 * 1024, &[1; 9], 9)
+            .idb(228, 0, &[(9, &[3])])
+            .epb(3, 7, &[2; 9], 9)
+            .shb(false)
+            .epb(0, 8, &[3; 9], 9) // no interface in this section yet: skipped
+            .idb(1, 0, &[(9, &[9])])
+            .epb(0, 1_700_000_000_000_000_001, &[4; 9], 9)
+            .shb(true)
+            .idb(101, 0, &[])
+            .epb(0, 42, &[5; 9], 9)
+            .bytes();
+        let (reader, records) = read_both(&bytes);
+        let seen: Vec<(u32, u32, f64)> = records
+            .iter()
+            .map(|r| (r.interface, r.link_type, r.ts))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (1, 101, 1_005.0),
+                (3, 228, 7e-3),
+                (4, 1, 1_700_000_000_000_000_001u64 as f64 / 1e9),
+                (5, 101, 42e-6),
+            ]
+        );
+        assert_eq!(reader.stats().unknown_interface, 1);
     }
 
     #[test]

@@ -57,6 +57,10 @@ pub struct CaptureReader {
     damage: Option<Damage>,
     /// The end, damage or an I/O error was reached.
     finished: bool,
+    /// A mapped pcapng's enhanced packet blocks read by offset with the section and
+    /// interfaces the reader has seen, a shortcut past the general block parser (which reads
+    /// every other block, and any packet block this does not read).
+    blocks: Option<MappedPcapNg>,
     /// Bytes at the start of a mapped capture whose pages were given back
     /// ([`CaptureReader::release_behind`]), shared by every reader of the mapping, so that
     /// each range is given back once, by whichever reader gets to it first.
@@ -180,6 +184,7 @@ impl CaptureReader {
             damage: None,
             finished: false,
             released: Arc::default(),
+            blocks: None,
         })
     }
 
@@ -205,7 +210,34 @@ impl CaptureReader {
         let packet = loop {
             let step = match &mut self.layout {
                 Layout::Pcap(layout) => layout.step(&mut self.progress, &mut self.source),
-                Layout::PcapNg(sections) => sections.step(&mut self.progress, &mut self.source),
+                Layout::PcapNg(sections) => {
+                    let pos = self.progress.pos;
+                    match self.blocks.as_ref().and_then(|b| b.packet(pos)) {
+                        Some((packet, next)) => {
+                            self.source.read_ahead(pos, (next - pos) as usize);
+                            self.progress.pos = next;
+                            Ok(Step::Packet(packet))
+                        }
+                        None => {
+                            let step = sections.step(&mut self.progress, &mut self.source);
+                            if self.blocks.is_none() || matches!(step, Ok(Step::Continue)) {
+                                // A block that may start a section or describe an interface
+                                // (or none read by offset yet): read the next packet blocks
+                                // with what the reader now knows.
+                                self.blocks = match &self.source {
+                                    Source::Mapped(map) => MappedPcapNg::at(
+                                        Arc::clone(map),
+                                        sections,
+                                        &self.progress.interfaces,
+                                        self.progress.pos,
+                                    ),
+                                    Source::Stream(_) => None,
+                                };
+                            }
+                            step
+                        }
+                    }
+                }
             };
             match step {
                 Ok(Step::Packet(packet)) => break packet,
@@ -328,6 +360,7 @@ impl CaptureReader {
         }
         self.progress.pos = offset;
         self.progress.last_ts = last_ts;
+        self.blocks = None;
     }
 
     /// Gives back the memory of every page of a mapped capture once it is read: a run over a
