@@ -65,11 +65,8 @@ impl MappedPcapNg {
             stats: ReadStats::default(),
             last_ts: 0.0,
         };
-        while !sections.packet_block_at(&mut source, progress.pos) {
-            match sections.step(&mut progress, &mut source) {
-                Ok(Step::Continue) => {}
-                _ => return None,
-            }
+        if !sections.read_to_packets(&mut progress, &mut source, u64::MAX) {
+            return None;
         }
         let mapped = MappedPcapNg::at(map, &sections, &progress.interfaces, progress.pos)?;
         matches!(
@@ -104,6 +101,37 @@ impl MappedPcapNg {
             first_interface: u32::try_from(first).ok()?,
             first_record,
         })
+    }
+
+    /// One step of a reader over a pcapng: an enhanced packet block read by offset with
+    /// `blocks` (the section and interfaces the reader has seen), else the general parser,
+    /// after which `blocks` is made again from what the reader then knows when the block may
+    /// have changed it (or none was made yet; a stream has none).
+    pub(crate) fn step(
+        blocks: &mut Option<MappedPcapNg>,
+        sections: &mut Sections,
+        progress: &mut Progress,
+        source: &mut Source,
+    ) -> std::io::Result<Step> {
+        let pos = progress.pos;
+        if let Some((packet, next)) = blocks.as_ref().and_then(|b| b.packet(pos)) {
+            source.read_ahead(pos, (next - pos) as usize);
+            progress.pos = next;
+            return Ok(Step::Packet(packet));
+        }
+        let step = sections.step(progress, source);
+        if blocks.is_none() || matches!(step, Ok(Step::Continue)) {
+            *blocks = match source {
+                Source::Mapped(map) => MappedPcapNg::at(
+                    Arc::clone(map),
+                    sections,
+                    &progress.interfaces,
+                    progress.pos,
+                ),
+                Source::Stream(_) => None,
+            };
+        }
+        step
     }
 
     /// The file's length in bytes.

@@ -102,6 +102,24 @@ impl Sections {
         )
     }
 
+    /// Reads the blocks from `progress.pos` up to the first packet block or `until`: the
+    /// section headers, interface descriptions and other blocks before a capture's packets.
+    /// `false` if one of them is not such a block (damage, the end), which is left unread.
+    pub(crate) fn read_to_packets(
+        &mut self,
+        progress: &mut Progress,
+        source: &mut Source,
+        until: u64,
+    ) -> bool {
+        while progress.pos < until && !self.packet_block_at(source, progress.pos) {
+            match self.step(progress, source) {
+                Ok(Step::Continue) => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+
     /// Parses the block at `progress.pos`.
     pub(crate) fn step(
         &mut self,

@@ -210,34 +210,12 @@ impl CaptureReader {
         let packet = loop {
             let step = match &mut self.layout {
                 Layout::Pcap(layout) => layout.step(&mut self.progress, &mut self.source),
-                Layout::PcapNg(sections) => {
-                    let pos = self.progress.pos;
-                    match self.blocks.as_ref().and_then(|b| b.packet(pos)) {
-                        Some((packet, next)) => {
-                            self.source.read_ahead(pos, (next - pos) as usize);
-                            self.progress.pos = next;
-                            Ok(Step::Packet(packet))
-                        }
-                        None => {
-                            let step = sections.step(&mut self.progress, &mut self.source);
-                            if self.blocks.is_none() || matches!(step, Ok(Step::Continue)) {
-                                // A block that may start a section or describe an interface
-                                // (or none read by offset yet): read the next packet blocks
-                                // with what the reader now knows.
-                                self.blocks = match &self.source {
-                                    Source::Mapped(map) => MappedPcapNg::at(
-                                        Arc::clone(map),
-                                        sections,
-                                        &self.progress.interfaces,
-                                        self.progress.pos,
-                                    ),
-                                    Source::Stream(_) => None,
-                                };
-                            }
-                            step
-                        }
-                    }
-                }
+                Layout::PcapNg(sections) => MappedPcapNg::step(
+                    &mut self.blocks,
+                    sections,
+                    &mut self.progress,
+                    &mut self.source,
+                ),
             };
             match step {
                 Ok(Step::Packet(packet)) => break packet,
@@ -347,16 +325,11 @@ impl CaptureReader {
         if self.finished {
             return;
         }
-        if let Layout::PcapNg(sections) = &mut self.layout {
-            while self.progress.pos < offset
-                && !sections.packet_block_at(&mut self.source, self.progress.pos)
-            {
-                match sections.step(&mut self.progress, &mut self.source) {
-                    Ok(Step::Continue) => {}
-                    // Left where it is: the next read meets it again and reports it.
-                    _ => return,
-                }
-            }
+        if let Layout::PcapNg(sections) = &mut self.layout
+            && !sections.read_to_packets(&mut self.progress, &mut self.source, offset)
+        {
+            // Left where it is: the next read meets it again and reports it.
+            return;
         }
         self.progress.pos = offset;
         self.progress.last_ts = last_ts;
