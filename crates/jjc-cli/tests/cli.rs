@@ -269,7 +269,7 @@ fn generated_capture(dir: &Path) -> PathBuf {
 
 #[test]
 fn thread_count_does_not_change_the_written_table() {
-    // Workers format text rows themselves and the output thread orders them: every format,
+    // Workers format text rows themselves and order and write them in turn: every format,
     // both row orders, flows ended by timeouts and by a full table, the same bytes.
     let dir = tempfile::tempdir().unwrap();
     let capture = generated_capture(dir.path());

@@ -6,13 +6,13 @@
 //! keeps the packets of its share of the partitions (see [`crate::scan`]);
 //! the calling thread is worker 0, which also reports progress and counts. Workers encode the
 //! rows of their ended flows themselves (text, or Parquet's binary cells) and hand them, batch
-//! by batch, to an output thread, which puts each batch's rows in (ending-event time, partition, key)
-//! order — the order one thread writes them in — and writes them.
+//! by batch, to the output ([`SharedOutput`]); whichever worker completes a batch puts its rows
+//! in (ending-event time, partition, key) order — the order one thread writes them in — and
+//! writes them.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, Mutex, PoisonError};
 
 use jjc_abi::Value;
 use jjc_capture::CaptureReader;
@@ -163,17 +163,17 @@ where
         report: Report<'_, '_>,
     ) -> Result<(), PipelineError> {
         let threads = others.len() + 1;
-        let written = Written::default();
         let reading = SharedReading::new(readers, self.flow.partitions(), threads);
         let lead = matches!(reading, SharedReading::Ring(_));
         let encoder = out.encoder();
-        std::thread::scope(|scope| {
-            let (part_tx, part_rx) = channel::<Part>();
-            let written = &written;
+        let output = SharedOutput::new(out);
+        let result = std::thread::scope(|scope| {
+            let output = &output;
+            let written = &output.written;
             let reading = &reading;
             let mut workers = Vec::with_capacity(others.len());
             for (i, mut mine) in others.into_iter().enumerate() {
-                let mut hand = Handing::new(part_tx.clone(), encoder.clone(), label, written);
+                let mut hand = Handing::new(output, encoder.clone(), label);
                 let share = Share {
                     index: i + 1,
                     of: threads,
@@ -202,13 +202,7 @@ where
             if let Some(w) = self.warmup {
                 w.end();
             }
-            let mut hand = Handing::new(part_tx, encoder, label, written);
-            let writer = scope.spawn(move || {
-                let stop_others = StopOthersUnlessDone(written, false);
-                let result = write_batches(part_rx, out, written);
-                stop_others.done_if(result.is_ok());
-                result
-            });
+            let mut hand = Handing::new(output, encoder, label);
             let share = Share {
                 index: 0,
                 of: threads,
@@ -232,17 +226,19 @@ where
                 }
             });
             stop_others.done_if(mine.is_ok());
-            drop(hand);
             let stopped = || PipelineError::Config("a worker thread stopped unexpectedly".into());
             let mut result = mine;
             for w in workers {
                 let theirs = w.join().unwrap_or_else(|_| Err(stopped()));
                 result = result.and(theirs);
             }
-            let output = writer.join().unwrap_or_else(|_| Err(stopped()));
-            // An output error explains why the workers stopped: report it first.
-            output.and(result)
-        })
+            result
+        });
+        // An output error explains why the workers stopped: report it first.
+        match output.into_error() {
+            Some(e) => Err(e),
+            None => result,
+        }
     }
 
     fn table(&self) -> Result<FlowTableOf<'_, E>, PipelineError> {
@@ -278,34 +274,31 @@ impl SharedReading {
     }
 }
 
-/// A worker's side of the hand-over: formats the rows of ended flows and sends them on.
-struct Handing<'w> {
-    parts: Sender<Part>,
+/// A worker's side of the hand-over: formats the rows of ended flows and hands them to the
+/// output, writing what is complete when no other worker is writing.
+struct Handing<'h, 'o, 'w> {
+    output: &'h SharedOutput<'o, 'w>,
     encoder: Option<RowEncoder>,
-    label: Option<&'w str>,
-    /// How far the output is.
-    written: &'w Written,
+    label: Option<&'h str>,
     ended: Vec<EndedFlow<FlowState>>,
 }
 
-impl<'w> Handing<'w> {
+impl<'h, 'o, 'w> Handing<'h, 'o, 'w> {
     fn new(
-        parts: Sender<Part>,
+        output: &'h SharedOutput<'o, 'w>,
         encoder: Option<RowEncoder>,
-        label: Option<&'w str>,
-        written: &'w Written,
+        label: Option<&'h str>,
     ) -> Self {
         Handing {
-            parts,
+            output,
             encoder,
             label,
-            written,
             ended: Vec::new(),
         }
     }
 }
 
-impl<E: Exec> Batches<E> for Handing<'_> {
+impl<E: Exec> Batches<E> for Handing<'_, '_, '_> {
     fn hand(
         &mut self,
         table: &mut FlowTableOf<'_, E>,
@@ -313,7 +306,8 @@ impl<E: Exec> Batches<E> for Handing<'_> {
         parts: usize,
     ) -> Result<bool, PipelineError> {
         table.drain_ended(&mut self.ended);
-        if self.written.failed() {
+        let written = &self.output.written;
+        if written.failed() {
             // Another thread stopped the run: nothing more will be written.
             discard(self.ended.drain(..), table);
             return Ok(false);
@@ -342,18 +336,90 @@ impl<E: Exec> Batches<E> for Handing<'_> {
             rows,
             bytes,
         };
-        self.written.handed(part.size());
-        // The output thread is gone only after an error, which its join reports.
-        Ok(self.parts.send(part).is_ok())
+        written.handed(part.size());
+        Ok(self.output.hand(part))
     }
 
     fn wait_for_output(&mut self, seq: u64, behind: u64) -> bool {
-        self.written.wait_for(seq.saturating_sub(behind))
+        self.output.written.wait_for(seq.saturating_sub(behind))
     }
 
     fn wait_for_room(&mut self, seq: u64, behind: u64) -> bool {
-        self.written
+        self.output
+            .written
             .wait_for_room(ROWS_IN_FLIGHT_BYTES, seq.saturating_sub(behind))
+    }
+}
+
+/// The output of a parallel run, shared by its workers. A worker hands each part to the
+/// inbox; if no worker is writing, it becomes the writer and writes every batch that is
+/// complete, in order, until the inbox is empty. There is no output thread: on a machine
+/// with as many cores as workers, one would take a core from a worker at every batch.
+struct SharedOutput<'o, 'w> {
+    /// Parts handed and not yet taken by the writer, and whether a worker is writing.
+    inbox: Mutex<Inbox>,
+    /// The batches being collected and the table they are written to: locked only by the
+    /// worker that set [`Inbox::writing`], so never waited for.
+    batches: Mutex<BatchWriter<'o, 'w>>,
+    /// How far the output is, for workers that wait for it.
+    written: Written,
+}
+
+/// What [`SharedOutput::inbox`] guards.
+#[derive(Default)]
+struct Inbox {
+    parts: Vec<Part>,
+    writing: bool,
+}
+
+impl<'o, 'w> SharedOutput<'o, 'w> {
+    fn new(out: &'o mut RowWriter<'w>) -> Self {
+        SharedOutput {
+            inbox: Mutex::new(Inbox::default()),
+            batches: Mutex::new(BatchWriter::new(out)),
+            written: Written::default(),
+        }
+    }
+
+    /// Hands `part` to the output, and writes what is complete if no other worker is
+    /// writing; `false` once the run failed.
+    fn hand(&self, part: Part) -> bool {
+        let mut taken = {
+            let mut inbox = lock(&self.inbox);
+            inbox.parts.push(part);
+            if inbox.writing {
+                // The writer takes the part before it stops writing.
+                return true;
+            }
+            inbox.writing = true;
+            std::mem::take(&mut inbox.parts)
+        };
+        let mut batches = lock(&self.batches);
+        loop {
+            for part in taken.drain(..) {
+                if let Err(e) = batches.take(part, &self.written) {
+                    batches.error.get_or_insert(e);
+                    self.written.fail();
+                }
+            }
+            let mut inbox = lock(&self.inbox);
+            if inbox.parts.is_empty() {
+                inbox.writing = false;
+                // What was taken is kept for the next parts.
+                std::mem::swap(&mut inbox.parts, &mut taken);
+                break;
+            }
+            std::mem::swap(&mut inbox.parts, &mut taken);
+        }
+        batches.error.is_none()
+    }
+
+    /// The error that stopped the output, if any.
+    fn into_error(self) -> Option<PipelineError> {
+        self.batches
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+            .error
     }
 }
 
@@ -377,7 +443,7 @@ impl Drop for StopOthersUnlessDone<'_> {
     }
 }
 
-/// How many batches the output thread has written and how many bytes of rows wait for it,
+/// How many batches the output has written and how many bytes of rows wait for it,
 /// and a way to wait for either to change.
 #[derive(Default)]
 struct Written {
@@ -390,7 +456,7 @@ struct Written {
 struct Output {
     /// Batches written, or [`Written::FAILED`].
     count: u64,
-    /// Bytes of rows handed to the output thread and not yet written ([`Part::size`]).
+    /// Bytes of rows handed to the output and not yet written ([`Part::size`]).
     in_flight: u64,
 }
 
@@ -418,7 +484,7 @@ impl Written {
         self.more.notify_all();
     }
 
-    /// Counts `bytes` of rows handed to the output thread.
+    /// Counts `bytes` of rows handed to the output.
     fn handed(&self, bytes: u64) {
         if let Ok(mut out) = self.state.lock() {
             out.in_flight = out.in_flight.saturating_add(bytes);
@@ -462,58 +528,206 @@ struct Pending {
 }
 
 /// Writes the workers' rows: each batch, once complete, in (ending-event time, partition, key)
-/// order, batches in order; publishes in `written` how many batches are out.
-fn write_batches(
-    parts: Receiver<Part>,
-    out: &mut RowWriter<'_>,
-    written: &Written,
-) -> Result<(), PipelineError> {
-    let mut pending: BTreeMap<u64, Pending> = BTreeMap::new();
-    let mut next = 0u64;
-    let mut order: Vec<(usize, usize)> = Vec::new();
-    for part in parts {
-        let entry = pending.entry(part.seq).or_insert_with(|| Pending {
+/// order, batches in order.
+struct BatchWriter<'o, 'w> {
+    out: &'o mut RowWriter<'w>,
+    pending: BTreeMap<u64, Pending>,
+    /// The next batch to write.
+    next: u64,
+    /// Each row of the batch being written, as (part, row), sorted.
+    order: Vec<(usize, usize)>,
+    /// The first error writing, after which nothing more is written.
+    error: Option<PipelineError>,
+}
+
+impl<'o, 'w> BatchWriter<'o, 'w> {
+    fn new(out: &'o mut RowWriter<'w>) -> Self {
+        BatchWriter {
+            out,
+            pending: BTreeMap::new(),
+            next: 0,
+            order: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// Takes in `part`, and writes every batch that is then complete and next, publishing in
+    /// `written` how many batches are out.
+    fn take(&mut self, part: Part, written: &Written) -> Result<(), PipelineError> {
+        if self.error.is_some() {
+            return Ok(());
+        }
+        let entry = self.pending.entry(part.seq).or_insert_with(|| Pending {
             came: 0,
             expected: part.parts,
             parts: Vec::new(),
         });
         entry.came += 1;
         entry.parts.push(part);
-        while pending
-            .get(&next)
+        while self
+            .pending
+            .get(&self.next)
             .is_some_and(|batch| batch.came == batch.expected)
         {
-            let Some(batch) = pending.remove(&next) else {
+            let Some(batch) = self.pending.remove(&self.next) else {
                 break;
             };
             let size = batch.parts.iter().map(Part::size).sum();
-            order.clear();
+            self.order.clear();
             for (p, part) in batch.parts.iter().enumerate() {
-                order.extend((0..part.rows.len()).map(|r| (p, r)));
+                self.order.extend((0..part.rows.len()).map(|r| (p, r)));
             }
             let row = |&(p, r): &(usize, usize)| &batch.parts[p].rows[r];
-            order.sort_by(|a, b| {
+            self.order.sort_by(|a, b| {
                 let (a, b) = (row(a), row(b));
                 a.event_time
                     .total_cmp(&b.event_time)
                     .then(a.partition.cmp(&b.partition))
                     .then(a.key.cmp(&b.key))
             });
-            for &(p, r) in &order {
+            for &(p, r) in &self.order {
                 let part = &batch.parts[p];
                 let row = &part.rows[r];
-                row.cells.write(row.start_time, &part.bytes, out)?;
+                row.cells.write(row.start_time, &part.bytes, self.out)?;
             }
-            next += 1;
-            written.publish(next, size);
+            self.next += 1;
+            written.publish(self.next, size);
         }
+        Ok(())
     }
-    Ok(())
+}
+
+/// Locks `m`, whatever a panicking thread left in it: a worker that panics stops the run
+/// ([`StopOthersUnlessDone`]), and what it left is only dropped.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{StopOthersUnlessDone, Written};
+    use jjc_abi::{MAX_VLANS, Value};
+    use jjc_flow::FlowKey;
+
+    use super::{Cells, OrderedRow, Part, SharedOutput, StopOthersUnlessDone, Written};
+    use crate::config::SortOrder;
+    use crate::error::PipelineError;
+    use crate::pipeline::{RowSink, RowWriter};
+    use crate::table::Table;
+
+    /// A key told apart by its port.
+    fn key(port: u16) -> FlowKey {
+        FlowKey {
+            lo_ip: [0; 16],
+            hi_ip: [0; 16],
+            lo_port: port,
+            hi_port: 0,
+            protocol: 6,
+            ip_version: 4,
+            vlan_count: 0,
+            vlans: [0; MAX_VLANS],
+        }
+    }
+
+    /// Worker `worker`'s part of batch `seq` of `parts`: a few rows, each with its batch,
+    /// event time, partition (the worker) and key (its row number) as values, at event times
+    /// that interleave with the other workers' rows.
+    fn part(seq: u64, worker: usize, parts: usize) -> Part {
+        let rows = (0..(seq as usize + worker) % 4)
+            .map(|r| {
+                let event_time = ((seq * 7 + worker as u64 * 13 + r as u64 * 5) % 17) as f64;
+                OrderedRow {
+                    event_time,
+                    partition: worker as u32,
+                    key: key(r as u16),
+                    start_time: 0.0,
+                    cells: Cells::Values(vec![
+                        Value::Int(seq as i64),
+                        Value::Float(event_time),
+                        Value::Int(worker as i64),
+                        Value::Int(r as i64),
+                    ]),
+                }
+            })
+            .collect();
+        Part {
+            seq,
+            parts,
+            rows,
+            bytes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn workers_handing_at_once_write_every_row_once_batch_by_batch_in_order() {
+        const WORKERS: usize = 4;
+        const BATCHES: u64 = 400;
+        let mut table = Table::default();
+        let mut out = RowWriter::new(SortOrder::FlowEnd, &mut table);
+        let output = SharedOutput::new(&mut out);
+        std::thread::scope(|s| {
+            for worker in 0..WORKERS {
+                let output = &output;
+                s.spawn(move || {
+                    for seq in 0..BATCHES {
+                        assert!(output.hand(part(seq, worker, WORKERS)));
+                    }
+                });
+            }
+        });
+        assert!(output.into_error().is_none());
+        let expected: Vec<Vec<Value>> = (0..BATCHES)
+            .flat_map(|seq| {
+                let mut rows: Vec<OrderedRow> = (0..WORKERS)
+                    .flat_map(|w| part(seq, w, WORKERS).rows)
+                    .collect();
+                rows.sort_by(|a, b| {
+                    a.event_time
+                        .total_cmp(&b.event_time)
+                        .then(a.partition.cmp(&b.partition))
+                        .then(a.key.cmp(&b.key))
+                });
+                rows.into_iter().map(|row| match row.cells {
+                    Cells::Values(values) => values,
+                    Cells::Encoded(_) => unreachable!("values only"),
+                })
+            })
+            .collect();
+        assert!(expected.len() > 1000);
+        assert_eq!(table.rows, expected);
+    }
+
+    /// A sink whose `fail_at`-th row fails.
+    struct Failing {
+        rows: usize,
+        fail_at: usize,
+    }
+
+    impl RowSink for Failing {
+        fn write_row(&mut self, _: &[Value]) -> Result<(), PipelineError> {
+            self.rows += 1;
+            if self.rows == self.fail_at {
+                return Err(PipelineError::Config("disk full".into()));
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failed_write_stops_the_output_and_is_reported() {
+        let mut sink = Failing {
+            rows: 0,
+            fail_at: 5,
+        };
+        let mut out = RowWriter::new(SortOrder::FlowEnd, &mut sink);
+        let output = SharedOutput::new(&mut out);
+        let handed: Vec<bool> = (0..20).map(|seq| output.hand(part(seq, 0, 1))).collect();
+        assert!(handed[0], "the first rows are written");
+        assert!(!handed[19], "the output stops: {handed:?}");
+        assert!(output.written.failed());
+        let error = output.into_error().map(|e| e.to_string());
+        assert!(error.is_some_and(|e| e.contains("disk full")));
+        assert_eq!(sink.rows, 5, "nothing is written after the failure");
+    }
 
     #[test]
     fn a_worker_that_stops_early_releases_the_waiting_ones() {
@@ -527,7 +741,7 @@ mod tests {
                 "the waiter stops instead of waiting"
             );
         });
-        // The failure stays, whatever the output thread publishes after it.
+        // The failure stays, whatever the output publishes after it.
         written.publish(7, 0);
         assert!(!written.wait_for(3));
         assert!(!written.wait_for_room(0, 3));

@@ -28,7 +28,7 @@ pub(crate) const CHECKPOINT_PACKETS: u64 = 4096;
 /// Records between two progress reports.
 pub(crate) const PROGRESS_RECORDS: u64 = 65_536;
 
-/// Where rows go. `Send`, so a run can write from its own output thread.
+/// Where rows go. `Send`, so that any worker of a parallel run can write them.
 pub trait RowSink: Send {
     /// Takes one row (one value per column, in column order).
     fn write_row(&mut self, row: &[Value]) -> Result<(), PipelineError>;
@@ -496,7 +496,7 @@ enum Held {
 }
 
 impl<'s> RowWriter<'s> {
-    fn new(sort: SortOrder, sink: &'s mut dyn RowSink) -> Self {
+    pub(crate) fn new(sort: SortOrder, sink: &'s mut dyn RowSink) -> Self {
         RowWriter {
             sort,
             encoder: sink.encoder(),

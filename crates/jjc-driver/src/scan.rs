@@ -187,7 +187,7 @@ pub(crate) trait Batches<E: Exec> {
 
 /// How many bytes of handed rows may wait for the output while a thread ends its partitions
 /// at the end of input. A bound in bytes rather than batches alone: most partitions end with
-/// a few rows each (waiting for each would be one round trip through the output thread per
+/// a few rows each (waiting for each would be one round trip through the output per
 /// partition), while a table of a million flows ends with megabytes in each.
 pub(crate) const ROWS_IN_FLIGHT_BYTES: u64 = 32 << 20;
 
@@ -706,7 +706,7 @@ mod tests {
         Some(rows)
     }
 
-    /// Puts rows in output order: by batch, then as the output thread orders a batch.
+    /// Puts rows in output order: by batch, then as the output orders a batch.
     fn sort(rows: &mut [Row]) {
         rows.sort_by(|a, b| {
             (a.0.cmp(&b.0))
