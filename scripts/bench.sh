@@ -100,11 +100,14 @@ add() {
 
 # measure: runs every command once per round, $repeat rounds; records each one's best wall
 # time and largest RSS (in `results`), and keeps each one's last stdout in $tmp/stdout.N.
+# Before each round it takes a cache line's round trip between the two cores (`round_trips`).
 results=()
+round_trips=()
 measure() {
     local -a best=() rss=()
     local round i start end secs kb
     for ((round = 0; round < repeat; round++)); do
+        round_trips+=("$("$timer" roundtrip)")
         for i in "${!labels[@]}"; do
             local -n cmd="cmd_$i"
             # Each run writes a new table: deleting the previous one (which ext4 does when a
@@ -193,6 +196,15 @@ for r in "${results[@]}"; do
         printf "%-32s %9.3f %14.0f %10.1f %9.2f %12s\n", l, s, rate, mbs, ratio, mem
     }'
 done
+
+# Where the host placed the two virtual CPUs while the rounds ran: two-thread figures are
+# 25-30% slower when a cache line takes about 400 ns to go between them and back, instead of
+# 80-120 ns (docs/performance.md, "Two-thread runs in slow hours").
+if ((${#round_trips[@]} > 0)) && [[ "${round_trips[0]}" != "-" ]]; then
+    printf '%s\n' "${round_trips[@]}" | sort -n | awk '{ v[NR] = $1 } END {
+        printf "cache-line round trip between the cores, before each round: min %d, median %d, max %d ns\n", v[1], v[int((NR + 1) / 2)], v[NR]
+    }'
+fi
 
 # Thread scaling: the default thread count against one thread, same features.
 secs_of() {

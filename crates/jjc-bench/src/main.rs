@@ -6,6 +6,7 @@
 //! jjc-bench floor CAPTURE        # the external floor alone, as a process (for whole-process timing)
 //! jjc-bench split CAPTURE N DIR  # the capture cut into N captures by records (DIR/part-00.pcap, …)
 //! jjc-bench time RESULT CMD ARG… # runs CMD; writes "SECONDS PEAK_RSS_KIB" to RESULT
+//! jjc-bench roundtrip            # a cache line's round trip between two cores, in ns
 //! ```
 //! Rows: the read+decode floor, the flow table alone, the seed guide's features written by
 //! hand in Rust, and the same features compiled from `features/examples/*.jjf` and run by the
@@ -13,6 +14,7 @@
 
 mod external_floor;
 mod hand_seed;
+mod roundtrip;
 mod split;
 mod timed;
 
@@ -260,6 +262,15 @@ fn main() {
             std::process::exit(1);
         }
         std::process::exit(if timed.success { 0 } else { 1 });
+    }
+    if command.as_deref() == Some("roundtrip") {
+        // With one core the two threads take turns, and there is no trip between cores.
+        if std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
+            println!("{:.0}", roundtrip::round_trip_ns(20_000, 5));
+        } else {
+            println!("-");
+        }
+        return;
     }
     if command.as_deref() == Some("floor") {
         let Some(path) = argv.next() else {
