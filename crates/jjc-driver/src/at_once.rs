@@ -3,16 +3,23 @@
 //! its thread hands them; the others' rows wait until every capture before theirs is written.
 //! The table is the one a single thread writes, for any thread count.
 //!
+//! The calling thread writes the rows, and runs captures too: it writes what the other
+//! threads sent whenever it hands rows of its own, and whenever it would wait. A thread that
+//! only wrote would take a core from a capture's thread at every message on a machine with as
+//! many cores as threads.
+//!
 //! Splitting by capture does no work twice and hands nothing between threads but finished
 //! rows, so it scales as far as the captures and cores go, where the partitioned walk of
 //! [`crate::parallel`] makes every thread read every record of one capture. Larger captures
 //! keep the partitioned walk ([`fits`]): a capture waiting for its turn must keep all its
 //! rows, or its thread must stop and wait.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{Sender, channel};
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Condvar, Mutex};
 
 use jjc_abi::Value;
@@ -207,12 +214,15 @@ where
         let encoder = out.encoder();
         std::thread::scope(|scope| {
             let (messages, received) = channel::<Message>();
-            let mut threads = Vec::with_capacity(self.threads);
-            for _ in 0..self.threads.min(captures.len()) {
+            // This thread runs captures too: one thread fewer to start.
+            let others = (self.threads - 1).min(captures.len().saturating_sub(1));
+            let mut threads = Vec::with_capacity(others);
+            for _ in 0..others {
                 let (messages, encoder) = (messages.clone(), encoder.clone());
                 let (turns, next, captures) = (&turns, &next, &captures);
                 threads.push(scope.spawn(move || {
                     let _stop = StopIfPanicking(turns);
+                    let sent = Sent { messages, turns };
                     loop {
                         let index = next.fetch_add(1, Ordering::Relaxed);
                         let Some(capture) = captures.get(index) else {
@@ -227,8 +237,8 @@ where
                         };
                         let label = labels.get(index).copied().flatten();
                         let encoder = encoder.clone();
-                        let done = self.run_one(index, reader, label, encoder, &messages, turns);
-                        if messages.send(done).is_err() {
+                        let done = self.run_one(index, reader, label, encoder, &sent, turns);
+                        if !sent.deliver(done) {
                             return;
                         }
                     }
@@ -238,6 +248,7 @@ where
             if let Some(w) = self.warmup {
                 w.end();
             }
+            let stopped = || PipelineError::Config("a worker thread stopped unexpectedly".into());
             let result = {
                 // Stops the threads however the writing ends (an error, or a panic as it
                 // unwinds).
@@ -247,20 +258,58 @@ where
                     names: &names,
                 };
                 shown.start(0, 0);
-                let mut writer = Writer {
-                    out,
-                    summary,
-                    shown,
+                let here = Here {
+                    writer: RefCell::new(Writer {
+                        out,
+                        summary,
+                        shown,
+                        turns: &turns,
+                        waiting: BTreeMap::new(),
+                        written: 0,
+                    }),
+                    received: &received,
                     turns: &turns,
-                    waiting: BTreeMap::new(),
-                    written: 0,
+                    error: RefCell::new(None),
                 };
-                received
-                    .into_iter()
-                    .try_for_each(|message| writer.take(message))
-                    .map(|()| writer.written)
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(capture) = captures.get(index) else {
+                        break;
+                    };
+                    if !here.write_while(|w| w.too_far_ahead(index, ahead)) {
+                        break;
+                    }
+                    let reader = capture.lock().ok().and_then(|mut r| r.take());
+                    let Some(reader) = reader else {
+                        break;
+                    };
+                    let label = labels.get(index).copied().flatten();
+                    // A capture that panics here (a native group's bug) fails the run with an
+                    // error, as it does on a started thread, whose join reports it.
+                    let done = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        self.run_one(index, reader, label, encoder.clone(), &here, &turns)
+                    }));
+                    let Ok(done) = done else {
+                        here.error.borrow_mut().get_or_insert_with(stopped);
+                        turns.stop();
+                        break;
+                    };
+                    if !here.deliver(done) {
+                        break;
+                    }
+                }
+                // The rest: what the other threads send until they are done.
+                while here.error.borrow().is_none() {
+                    let Ok(message) = received.recv() else {
+                        break;
+                    };
+                    here.take(message);
+                }
+                match here.error.into_inner() {
+                    Some(e) => Err(e),
+                    None => Ok(here.writer.into_inner().written),
+                }
             };
-            let stopped = || PipelineError::Config("a worker thread stopped unexpectedly".into());
             let joined = threads.into_iter().all(|t| t.join().is_ok());
             match result {
                 Ok(written) if !joined || written < names.len() => Err(stopped()),
@@ -270,24 +319,24 @@ where
         })
     }
 
-    /// Runs one capture on this thread, sending its rows as its flows end; returns the
+    /// Runs one capture on this thread, delivering its rows as its flows end; returns the
     /// message that ends it.
-    fn run_one(
+    fn run_one<D: Deliver>(
         &self,
         index: usize,
         reader: &mut CaptureReader,
         label: Option<&str>,
         encoder: Option<RowEncoder>,
-        messages: &Sender<Message>,
+        deliver: &D,
         turns: &Turns,
     ) -> Message {
         let mut summary = RunSummary::default();
-        let mut told = Told { index, messages };
+        let mut told = Told { index, deliver };
         let mut sending = Sending {
             index,
             encoder,
             label,
-            messages,
+            deliver,
             turns,
             ended: Vec::new(),
             values: Vec::new(),
@@ -349,35 +398,128 @@ impl Shown<'_, '_> {
     }
 }
 
-/// A capture's thread's progress, told to the writing thread, which shows it once the
-/// capture is the one being written.
-struct Told<'m> {
-    index: usize,
-    messages: &'m Sender<Message>,
+/// Where a capture's thread delivers its messages to the writer.
+trait Deliver {
+    /// Delivers `message`; `false` once the run stopped.
+    fn deliver(&self, message: Message) -> bool;
+
+    /// Waits while more rows wait to be written than [`KEPT_ROWS_BYTES`] and capture
+    /// `index` is not the one being written; `false` if the run stopped instead.
+    fn wait_for_room(&self, index: usize) -> bool;
 }
 
-impl Progress for Told<'_> {
+/// A started thread's delivery: over the channel to the writing thread.
+struct Sent<'t> {
+    messages: Sender<Message>,
+    turns: &'t Turns,
+}
+
+impl Deliver for Sent<'_> {
+    fn deliver(&self, message: Message) -> bool {
+        // The writing thread is gone only after an error, which the run reports.
+        self.messages.send(message).is_ok()
+    }
+
+    fn wait_for_room(&self, index: usize) -> bool {
+        self.turns.wait_for_room(index)
+    }
+}
+
+/// The writing thread's own delivery: it takes its capture's messages straight into the
+/// writer, with whatever the other threads sent meanwhile, and where another thread would
+/// wait for the writer it writes what they send.
+struct Here<'h, 'w, 'o, 'p, 'n> {
+    writer: RefCell<Writer<'w, 'o, 'p, 'n>>,
+    received: &'h Receiver<Message>,
+    turns: &'h Turns,
+    /// The first error writing, after which the run stops.
+    error: RefCell<Option<PipelineError>>,
+}
+
+impl Here<'_, '_, '_, '_, '_> {
+    /// Takes one message into the writer; `false` (the run stopped) on an error.
+    fn take(&self, message: Message) -> bool {
+        let taken = self.writer.borrow_mut().take(message);
+        match taken {
+            Ok(()) => true,
+            Err(e) => {
+                self.error.borrow_mut().get_or_insert(e);
+                self.turns.stop();
+                false
+            }
+        }
+    }
+
+    /// Takes what the other threads sent and has not been taken yet.
+    fn take_sent(&self) -> bool {
+        while let Ok(message) = self.received.try_recv() {
+            if !self.take(message) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Writes what the other threads send while `blocked` holds (only the writing that
+    /// takes their messages can end it); `false` if the run stopped instead.
+    fn write_while(&self, blocked: impl Fn(&Written) -> bool) -> bool {
+        loop {
+            if self.turns.stopped() || self.error.borrow().is_some() {
+                return false;
+            }
+            if !self.turns.holds(&blocked) {
+                return true;
+            }
+            let Ok(message) = self.received.recv() else {
+                // Every other thread is gone, and nothing else ends the wait.
+                return false;
+            };
+            if !self.take(message) {
+                return false;
+            }
+        }
+    }
+}
+
+impl Deliver for Here<'_, '_, '_, '_, '_> {
+    fn deliver(&self, message: Message) -> bool {
+        self.take(message) && self.take_sent() && !self.turns.stopped()
+    }
+
+    fn wait_for_room(&self, index: usize) -> bool {
+        self.write_while(|w| w.no_room_for(index))
+    }
+}
+
+/// A capture's thread's progress, told to the writer, which shows it once the capture is
+/// the one being written.
+struct Told<'d, D> {
+    index: usize,
+    deliver: &'d D,
+}
+
+impl<D: Deliver> Progress for Told<'_, D> {
     fn start_capture(&mut self, _: &str, _: Option<u64>) {}
 
     fn advance(&mut self, bytes: u64) {
         let index = self.index;
-        // The writing thread is gone only after an error, which the run reports.
-        let _ = self.messages.send(Message::Read { index, bytes });
+        // A failed delivery stops the run, which its next checkpoint sees.
+        let _ = self.deliver.deliver(Message::Read { index, bytes });
     }
 }
 
-/// A capture's thread's hand-over: the rows of ended flows, sent to the writing thread.
-struct Sending<'w> {
+/// A capture's thread's hand-over: the rows of ended flows, delivered to the writer.
+struct Sending<'w, D> {
     index: usize,
     encoder: Option<RowEncoder>,
     label: Option<&'w str>,
-    messages: &'w Sender<Message>,
+    deliver: &'w D,
     turns: &'w Turns,
     ended: Vec<EndedFlow<FlowState>>,
     values: Vec<Value>,
 }
 
-impl<E: Exec> Batches<E> for Sending<'_> {
+impl<E: Exec, D: Deliver> Batches<E> for Sending<'_, D> {
     fn hand(
         &mut self,
         table: &mut FlowTableOf<'_, E>,
@@ -406,9 +548,10 @@ impl<E: Exec> Batches<E> for Sending<'_> {
         let rows = Rows { rows, bytes };
         self.turns.kept(rows.size());
         let index = self.index;
-        // The writing thread is gone only after an error, which the run reports.
-        Ok(self.messages.send(Message::Rows { index, rows }).is_ok()
-            && self.turns.wait_for_room(index))
+        Ok(
+            self.deliver.deliver(Message::Rows { index, rows })
+                && self.deliver.wait_for_room(index),
+        )
     }
 
     fn wait_for_output(&mut self, _: u64, _: u64) -> bool {
@@ -438,19 +581,39 @@ struct Written {
     kept: u64,
 }
 
+impl Written {
+    /// Whether capture `index` is `ahead` captures or more past the ones written: it must
+    /// not start yet, so that at most `ahead` captures are under way at once.
+    fn too_far_ahead(&self, index: usize, ahead: usize) -> bool {
+        index >= self.captures.saturating_add(ahead)
+    }
+
+    /// Whether capture `index` must wait before keeping more rows: more than
+    /// [`KEPT_ROWS_BYTES`] wait to be written, and it is not the one being written (whose
+    /// rows go out as they come, so it never waits).
+    fn no_room_for(&self, index: usize) -> bool {
+        self.kept > KEPT_ROWS_BYTES && self.captures < index
+    }
+}
+
 impl Turns {
     /// Waits until capture `index` is fewer than `ahead` captures past the ones written, so
     /// that at most `ahead` captures are under way at once; `false` if the run stopped
     /// instead.
     fn wait_until_within(&self, index: usize, ahead: usize) -> bool {
-        self.wait_while(|w| index >= w.captures.saturating_add(ahead))
+        self.wait_while(|w| w.too_far_ahead(index, ahead))
     }
 
     /// Waits while more than [`KEPT_ROWS_BYTES`] of rows wait to be written and capture
     /// `index` is not the one being written (whose rows go out as they come, so it never
     /// waits); `false` if the run stopped instead.
     fn wait_for_room(&self, index: usize) -> bool {
-        self.wait_while(|w| w.kept > KEPT_ROWS_BYTES && w.captures < index)
+        self.wait_while(|w| w.no_room_for(index))
+    }
+
+    /// Whether `condition` holds now (false if the state was poisoned).
+    fn holds(&self, condition: impl Fn(&Written) -> bool) -> bool {
+        self.state.lock().is_ok_and(|w| condition(&w))
     }
 
     /// Waits while `blocked` holds and the run goes on; `false` if it stopped.
