@@ -322,10 +322,12 @@ pub(crate) fn scan_segments<E: Exec>(
             });
             match plain {
                 Some((p, i)) if decoder.pass_plain(entry.ts) => {
-                    segment.prefetch_payload(i + PAYLOADS_AHEAD);
                     if walk.owned >> p & 1 == 0 {
                         walk.pass(entry.ts);
                     } else if let Some((mut view, known)) = segment.plain(i) {
+                        // Only from the packets it takes: for the others', reading a packet's
+                        // view ahead (often made on the other core) cost more than it saved.
+                        segment.prefetch_payload(i + PAYLOADS_AHEAD);
                         walk.take_keyed(table, &mut view, &known.key, known.hash, p);
                     }
                 }
