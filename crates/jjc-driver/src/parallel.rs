@@ -28,7 +28,7 @@ use crate::scan::{
     Batches, FlowTableOf, ROWS_IN_FLIGHT_BYTES, Report, Share, SharedWalk, Sharing, scan,
     scan_segments,
 };
-use crate::segments::{SEGMENT_BYTES, Segments};
+use crate::segments::{SEGMENT_BYTES, Segments, lock};
 use crate::warmup::Warmup;
 
 /// The settings of one parallel run.
@@ -595,12 +595,6 @@ impl<'o, 'w> BatchWriter<'o, 'w> {
         }
         Ok(())
     }
-}
-
-/// Locks `m`, whatever a panicking thread left in it: a worker that panics stops the run
-/// ([`StopOthersUnlessDone`]), and what it left is only dropped.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]

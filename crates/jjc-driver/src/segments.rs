@@ -351,7 +351,9 @@ impl Segments {
     }
 }
 
-/// Locks `m`, whatever a panicking thread left in it (every value here is whole).
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// Locks `m`, whatever a panicking thread left in it: every value locked this way is whole
+/// between statements, and a thread that panics stops the run (its buffers and parts are
+/// then only dropped).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
