@@ -239,6 +239,7 @@ fn run(f: &Function, regs: &mut [u64], state: &mut [u64], mem: Mem, out: &mut [u
                         Helper::ValuesPercentile => {
                             Some(rt::jjc_values_percentile(i(0), x(1)).to_bits())
                         }
+                        Helper::ValuesMoment => Some(rt::jjc_values_moment(i(0), i(1)).to_bits()),
                         Helper::SketchPush => {
                             crate::sketch::jjc_sketch_push(i(0), x(1), x(2), i(3));
                             None

@@ -546,6 +546,11 @@ pub enum Helper {
     /// `(slot_addr, p: F64) -> F64`: the `p`-th percentile (0..=100) of the list with numpy's
     /// linear interpolation; NaN when the list is empty. Sorts the list in place.
     ValuesPercentile,
+    /// `(slot_addr, which) -> F64`: of a [`Helper::ValuesPush`] list, in push order, the sum
+    /// (`which` 0) or the sum of the squared deviations from the mean (otherwise), each by
+    /// numpy's pairwise summation; 0 for an empty list. Kept in the list, so a later
+    /// [`Helper::ValuesPercentile`] sort does not change them.
+    ValuesMoment,
     /// `(slot_addr, value: F64, alpha: F64, pred) -> ()`: adds `value` to the flow's
     /// memory-bounded value buffer when `pred != 0` (`--percentiles sketch`,
     /// `crate::sketch`): exact up to `crate::sketch::EXACT_LIMIT` values, then a sketch
@@ -646,6 +651,7 @@ impl Helper {
         Helper::ArrayGet,
         Helper::HistBin,
         Helper::BytesEq,
+        Helper::ValuesMoment,
     ];
 
     /// The symbol name (as in `crate::runtime::helper_symbols`).
@@ -654,6 +660,7 @@ impl Helper {
             Helper::RegexSet => "jjc_regex_set",
             Helper::ValuesPush => "jjc_values_push",
             Helper::ValuesPercentile => "jjc_values_percentile",
+            Helper::ValuesMoment => "jjc_values_moment",
             Helper::SketchPush => "jjc_sketch_push",
             Helper::SketchPercentile => "jjc_sketch_percentile",
             Helper::ModePush => "jjc_mode_push",
@@ -687,6 +694,7 @@ impl Helper {
             Helper::RegexSet => (&[I64, I64, I64], Some(I64)),
             Helper::ValuesPush => (&[I64, F64, I64], None),
             Helper::ValuesPercentile | Helper::SketchPercentile => (&[I64, F64], Some(F64)),
+            Helper::ValuesMoment => (&[I64, I64], Some(F64)),
             Helper::SketchPush => (&[I64, F64, F64, I64], None),
             Helper::ModePush => (&[I64, I64, I64, I64], None),
             Helper::ModeGet => (&[I64, I64], Some(I64)),

@@ -6,7 +6,7 @@
 //! lowered and their per-packet code is emitted at the end, once every component that
 //! `finish` reads is known (a moment accumulator keeps M3/M4 only if skew/kurtosis read them).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use jjc_abi::kernel::{flow_offsets as fo, packet_offsets as po};
@@ -237,6 +237,11 @@ struct Lower<'p> {
     columns: Vec<Column>,
     column_cells: Vec<u32>,
     cells: u32,
+    /// The value streams whose values are kept anyway (an exact median or percentile of
+    /// them), found by a first lowering: their mean, variance and standard deviation are
+    /// computed from those values when the flow ends ([`Helper::ValuesMoment`]) instead of
+    /// updated with every packet. Keys are [`AccKey::Values`].
+    kept_streams: HashSet<AccKey>,
 }
 
 /// Compiles the selected groups (in output order) of a checked program into one kernel,
@@ -252,6 +257,36 @@ pub fn compile_with(
     groups: &[GroupId],
     options: &KernelOptions,
 ) -> Result<Kernel, KernelError> {
+    let first = lower_features(program, groups, options, HashSet::new())?;
+    // The streams a first lowering keeps every value of, and also takes moments of: a
+    // second lowering computes those moments from the kept values. The two lowerings make
+    // the same update registers, so a stream's key names the same values in both.
+    let kept: HashSet<AccKey> = first
+        .accs
+        .iter()
+        .filter_map(|a| match &a.key {
+            AccKey::Moments { x, pred } => Some(AccKey::Values { x: *x, pred: *pred }),
+            _ => None,
+        })
+        .filter(|k| first.acc_index.contains_key(k))
+        .collect();
+    let mut l = if kept.is_empty() || options.percentiles != PercentileMode::Exact {
+        first
+    } else {
+        lower_features(program, groups, options, kept)?
+    };
+    l.emit_accumulators()?;
+    l.into_kernel()
+}
+
+/// Lowers the features of the selected groups (in output order), the moments of
+/// `kept_streams` taken from their kept values; the accumulators are not yet emitted.
+fn lower_features<'p>(
+    program: &'p Program,
+    groups: &[GroupId],
+    options: &KernelOptions,
+    kept_streams: HashSet<AccKey>,
+) -> Result<Lower<'p>, KernelError> {
     let mut l = Lower {
         program,
         options: *options,
@@ -274,6 +309,7 @@ pub fn compile_with(
         columns: Vec::new(),
         column_cells: Vec::new(),
         cells: 0,
+        kept_streams,
     };
     for g in groups {
         let group = program.group(*g).ok_or(KernelError::UnknownGroup(g.0))?;
@@ -281,8 +317,7 @@ pub fn compile_with(
             l.output_feature(*f)?;
         }
     }
-    l.emit_accumulators()?;
-    l.into_kernel()
+    Ok(l)
 }
 
 fn unchecked(span: Span) -> KernelError {
@@ -1729,6 +1764,31 @@ impl<'p> Lower<'p> {
                 let acc = self.acc(AccKey::BitOr { x: x0, pred });
                 Val::one(self.read(acc, "or", MTy::I64, 0))
             }
+            Agg::Mean | Agg::Var | Agg::Std
+                if self.kept_streams.contains(&AccKey::Values { x: x0, pred }) =>
+            {
+                // numpy's figures from the values the stream keeps anyway.
+                let acc = self.acc(AccKey::Values { x: x0, pred });
+                let s = self.comp(acc, "buffer", SlotKind::Buffer(BufferKind::Values), 0);
+                let addr = self.fin.slot_addr(s);
+                let which = self.fin.iconst(i64::from(a.agg != Agg::Mean));
+                let m = self
+                    .fin
+                    .call(Helper::ValuesMoment, &[addr, which])
+                    .ok_or(unchecked(span))?;
+                let n = self.count_of(pred);
+                let nf = fin_f(self, n);
+                let r = self.fin.fbin(FBinOp::Div, m, nf);
+                let r = match a.agg {
+                    Agg::Std => self.fin.fun(FUnOp::Sqrt, r),
+                    _ => r,
+                };
+                Val {
+                    w: vec![r],
+                    def: Some(self.more_than(n, 0)),
+                    strs: None,
+                }
+            }
             Agg::Mean | Agg::Var | Agg::Std | Agg::Skew | Agg::Kurtosis => {
                 let acc = self.acc(AccKey::Moments { x: x0, pred });
                 let n = self.count_of(pred);
@@ -2672,6 +2732,93 @@ features lens "lengths" {
                 );
             }
             assert_ne!(a, b, "{n} packets: the sketch is an estimate");
+        }
+    }
+
+    /// Features over the packet lengths (`x`) and the IATs (`g`): the moments of `x`, which
+    /// also has a median, come from its kept values; those of `g`, which has none, are
+    /// updated with every packet.
+    const MOMENTS: &str = "features m \"moments\" {
+    x_std: float = std(pkt.len) ?? 0.0
+    x_mean: float = mean(pkt.len) ?? 0.0
+    x_var: float = var(pkt.len) ?? 0.0
+    x_median: float = median(pkt.len) ?? 0.0
+    x_skew: float = skew(pkt.len) ?? 0.0
+    g_std: float = std(pkt.ts - prev(pkt.ts)) ?? 0.0
+}
+";
+
+    #[test]
+    fn moments_of_a_kept_stream_come_from_its_values() {
+        let (lib, diags) = jjc_sema::Library::from_texts(&[("m.jjf", MOMENTS)]);
+        assert!(!diags.has_errors(), "{diags:?}");
+        let compiled = |mode| {
+            let options = KernelOptions { percentiles: mode };
+            compile_with(&lib.program, &[GroupId(0)], &options).map_err(|e| e.to_string())
+        };
+        let Ok(exact) = compiled(PercentileMode::Exact) else {
+            panic!("compiles")
+        };
+        let moment_calls = |k: &Kernel| {
+            k.finish_program()
+                .insts
+                .iter()
+                .filter(|i| {
+                    matches!(
+                        i,
+                        Inst::Call {
+                            helper: Helper::ValuesMoment,
+                            ..
+                        }
+                    )
+                })
+                .count()
+        };
+        // The sum and the squared deviations of `x`, asked once each (mean; var and std).
+        assert_eq!(moment_calls(&exact), 2);
+        // Welford's moments are kept for `x`'s skew (which needs its M3) and for `g`.
+        let welford: Vec<&str> = exact
+            .slots()
+            .iter()
+            .filter(|s| s.name.starts_with("moments(") && s.name.ends_with(".m2"))
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(welford.len(), 2, "{welford:?}");
+        // Sketched percentiles keep no list to take moments from.
+        let Ok(sketch) = compiled(PercentileMode::Sketch(RelativeError::default())) else {
+            panic!("compiles")
+        };
+        assert_eq!(moment_calls(&sketch), 0);
+        // numpy's figures: the lengths' mean, variance and standard deviation, from the
+        // values in push order, bit for bit (numpy's pairwise sum over 300 values).
+        let mut interp = crate::Interpreter::new(&exact);
+        let mut state = vec![0u64; exact.state_slots()];
+        exact.init_state(&mut state);
+        let lens: Vec<u32> = (0..300u32).map(|i| 40 + (i * 7919) % 1461).collect();
+        for (i, len) in lens.iter().enumerate() {
+            let mut p = PacketView::default();
+            p.ts = i as f64 * 0.001;
+            p.len = *len;
+            interp.update(&mut state, &p);
+        }
+        let flow = FlowView {
+            packet_count: 300,
+            packets_fwd: 300,
+            protocol: 6,
+            ip_version: 4,
+            ..FlowView::default()
+        };
+        let mut out = vec![0u64; exact.out_cells()];
+        interp.finish(&mut state, &flow, &mut out);
+        let mut values = Vec::new();
+        exact.cells_to_values_with_state(&out, &state, &mut values);
+        exact.drop_state(&mut state);
+        let floats: Vec<f64> = lens.iter().map(|&l| f64::from(l)).collect();
+        let (sum, m2) = crate::runtime::numpy_sum_and_m2(&floats);
+        let n = floats.len() as f64;
+        let want = [(m2 / n).sqrt(), sum / n, m2 / n];
+        for (got, want) in values.iter().zip(want) {
+            assert_eq!(got, &Value::Float(want));
         }
     }
 

@@ -259,6 +259,12 @@ struct Values {
     cap: usize,
     sorted: bool,
     has_nan: bool,
+    /// Whether `sum` and `m2` are those of the values as they are.
+    moments: bool,
+    /// The values' sum, by numpy's pairwise summation in push order.
+    sum: f64,
+    /// The sum of the squared deviations from `sum / len`, likewise.
+    m2: f64,
 }
 
 /// Room a value list starts with: most flows have a few dozen packets, and growing from
@@ -289,6 +295,9 @@ impl Values {
                     cap: VALUES_FIRST_ROOM,
                     sorted: false,
                     has_nan: false,
+                    moments: false,
+                    sum: 0.0,
+                    m2: 0.0,
                 });
             }
         }
@@ -306,6 +315,27 @@ impl Values {
         unsafe {
             let data = block.add(1).cast::<f64>();
             std::slice::from_raw_parts_mut(data, (*block).len)
+        }
+    }
+
+    /// Keeps the list's sum and squared deviations in its header, computed from the values
+    /// in push order: called before the list is first sorted, so that they are those numpy
+    /// computes from the same values in the same order, whatever the finish asks first.
+    ///
+    /// # Safety
+    /// As [`Values::values`].
+    unsafe fn keep_moments(block: *mut Values) {
+        // SAFETY: per the contract.
+        unsafe {
+            if (*block).moments {
+                return;
+            }
+            let values = Values::values(block);
+            let (sum, m2) = numpy_sum_and_m2(values);
+            let header = &mut *block;
+            header.sum = sum;
+            header.m2 = m2;
+            header.moments = true;
         }
     }
 
@@ -338,6 +368,7 @@ impl Values {
             let header = &mut *block;
             header.len = len + 1;
             header.sorted = false;
+            header.moments = false;
             header.has_nan |= value.is_nan();
         }
         block
@@ -579,12 +610,83 @@ pub unsafe extern "C" fn jjc_values_percentile(slot: i64, p: f64) -> f64 {
         if block.is_null() || (*block).has_nan {
             return f64::NAN;
         }
-        let values = Values::values(block);
         if !(*block).sorted {
-            sort_floats(values);
+            Values::keep_moments(block);
+            sort_floats(Values::values(block));
             (*block).sorted = true;
         }
-        percentile_sorted(values, p)
+        percentile_sorted(Values::values(block), p)
+    }
+}
+
+/// [`Helper::ValuesMoment`].
+///
+/// # Safety
+/// `slot` is the address of a values slot.
+pub unsafe extern "C" fn jjc_values_moment(slot: i64, which: i64) -> f64 {
+    let at = slot as *const u64;
+    if at.is_null() {
+        return 0.0;
+    }
+    // SAFETY: per the contract, the slot holds 0 or a live block made by the push. A list
+    // is sorted only after its moments are kept, so they are those of the push order.
+    unsafe {
+        let block = *at as *mut Values;
+        if block.is_null() {
+            return 0.0;
+        }
+        Values::keep_moments(block);
+        if which == 0 {
+            (*block).sum
+        } else {
+            (*block).m2
+        }
+    }
+}
+
+/// numpy's `np.sum(a)` of `values` and `np.sum((a - np.sum(a) / n) ** 2)`, bit for bit:
+/// its pairwise summation (`pairwise_sum` in numpy's `loops_utils.h.src`) added to the
+/// reduction's identity 0.0. JoyfulJay's mean and standard deviation are these divided by n.
+pub(crate) fn numpy_sum_and_m2(values: &[f64]) -> (f64, f64) {
+    let sum = 0.0 + pairwise_sum(values, |x| x);
+    let mean = sum / values.len() as f64;
+    let m2 = 0.0 + pairwise_sum(values, |x| (x - mean) * (x - mean));
+    (sum, m2)
+}
+
+/// numpy's pairwise summation of `term(v)` over `values`: a plain sum below 8 values; eight
+/// running sums combined as a tree up to 128; else the halves (the first a multiple of 8)
+/// summed apart.
+fn pairwise_sum(values: &[f64], term: impl Fn(f64) -> f64 + Copy) -> f64 {
+    const UNROLL: usize = 8;
+    const BLOCK: usize = 128;
+    let n = values.len();
+    if n < UNROLL {
+        let mut res = 0.0;
+        for &x in values {
+            res += term(x);
+        }
+        res
+    } else if n <= BLOCK {
+        let mut r = [0.0; UNROLL];
+        for (r, &x) in r.iter_mut().zip(values) {
+            *r = term(x);
+        }
+        let whole = n - n % UNROLL;
+        for chunk in values[UNROLL..whole].chunks_exact(UNROLL) {
+            for (r, &x) in r.iter_mut().zip(chunk) {
+                *r += term(x);
+            }
+        }
+        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for &x in &values[whole..] {
+            res += term(x);
+        }
+        res
+    } else {
+        let half = n / 2;
+        let half = half - half % UNROLL;
+        pairwise_sum(&values[..half], term) + pairwise_sum(&values[half..], term)
     }
 }
 
@@ -784,6 +886,9 @@ pub fn helper_address(h: Helper) -> *const u8 {
         Helper::ValuesPercentile => {
             jjc_values_percentile as unsafe extern "C" fn(i64, f64) -> f64 as *const u8
         }
+        Helper::ValuesMoment => {
+            jjc_values_moment as unsafe extern "C" fn(i64, i64) -> f64 as *const u8
+        }
         Helper::SketchPush => {
             crate::sketch::jjc_sketch_push as unsafe extern "C" fn(i64, f64, f64, i64) as *const u8
         }
@@ -930,6 +1035,79 @@ mod tests {
             assert_eq!(jjc_regex_set(addr, data.as_ptr() as i64, 2), 1);
             assert_eq!(jjc_regex_set(addr, data.as_ptr() as i64, 3), 0);
             assert_eq!(jjc_regex_set(addr, data.as_ptr() as i64, -1), 0);
+        }
+    }
+
+    /// The values numpy was given for the figures below (the same IEEE operations in Python).
+    fn numpy_input(n: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| ((i * 7919) % 1000) as f64 / 7.0 + 0.001 * i as f64)
+            .collect()
+    }
+
+    /// `np.sum(a)` and `np.sum((a - np.sum(a) / n) ** 2)` of [`numpy_input`]`(n)`, as bits,
+    /// from numpy 2.4 (JoyfulJay's virtual environment): lengths on both sides of 8 and of 128,
+    /// where numpy's pairwise summation changes its order.
+    const NUMPY_SUMS: [(usize, u64, u64); 10] = [
+        (1, 0x0000000000000000, 0x0000000000000000),
+        (5, 0x407c7b96ac9dfd13, 0x40c596cd7affaad4),
+        (8, 0x408520395810624d, 0x40c742ba724f0f51),
+        (9, 0x4086b292def07e63, 0x40c94adda75ca009),
+        (17, 0x40940e421f0337e1, 0x40e0565f1326089c),
+        (127, 0x40c19236fc325282, 0x410b0dae90a8bb0a),
+        (128, 0x40c1c534f496f784, 0x410b2bc294290167),
+        (129, 0x40c1f269e92def08, 0x410b3759524310c8),
+        (300, 0x40d4fdb666666667, 0x411f7b922bdc3072),
+        (1000, 0x40f18b0a49249249, 0x4139f3904306baa9),
+    ];
+
+    #[test]
+    fn sums_and_squared_deviations_are_numpys_bit_for_bit() {
+        let mut sequential_differs = false;
+        for (n, sum, m2) in NUMPY_SUMS {
+            let values = numpy_input(n);
+            let (s, d) = numpy_sum_and_m2(&values);
+            assert_eq!((s.to_bits(), d.to_bits()), (sum, m2), "{n} values");
+            sequential_differs |= values.iter().sum::<f64>().to_bits() != sum;
+        }
+        // The figures tell numpy's order from a plain left-to-right sum.
+        assert!(sequential_differs);
+    }
+
+    /// The helper's moments are those of the values in push order, whether asked before or
+    /// after a percentile sorted the list, and 0 for a list never pushed to.
+    #[test]
+    fn list_moments_are_those_of_the_push_order_after_a_sort() {
+        let values: Vec<f64> = numpy_input(300).into_iter().rev().collect();
+        let (sum, m2) = numpy_sum_and_m2(&values);
+        let mut sorted = values.clone();
+        sorted.sort_by(f64::total_cmp);
+        assert_ne!(numpy_sum_and_m2(&sorted), (sum, m2), "the order matters");
+        for ask_first in [false, true] {
+            let mut slot: u64 = 0;
+            let addr = &mut slot as *mut u64 as i64;
+            // SAFETY: `slot` is a values slot, live for the calls, freed below.
+            unsafe {
+                assert_eq!(jjc_values_moment(addr, 0), 0.0);
+                for &v in &values {
+                    jjc_values_push(addr, v, 1);
+                }
+                if ask_first {
+                    assert_eq!(jjc_values_moment(addr, 1), m2);
+                }
+                assert_eq!(
+                    jjc_values_percentile(addr, 50.0),
+                    percentile_sorted(&sorted, 50.0)
+                );
+                assert_eq!(jjc_values_moment(addr, 0), sum);
+                assert_eq!(jjc_values_moment(addr, 1), m2);
+                // A push after a sort: the moments are those of the list as it now is.
+                jjc_values_push(addr, 1.0, 1);
+                let mut now = sorted.clone();
+                now.push(1.0);
+                assert_eq!(jjc_values_moment(addr, 0), numpy_sum_and_m2(&now).0);
+                free_buffer(BufferKind::Values, slot);
+            }
         }
     }
 

@@ -201,6 +201,7 @@ fn helper_memory(helper: Helper) -> HelperMemory {
         Helper::SketchPush | Helper::ModePush => m(&[0], &[], &[], Some(3), true),
         Helper::BytesPush => m(&[0], &[1], &[], Some(3), true),
         Helper::ValuesPercentile
+        | Helper::ValuesMoment
         | Helper::SketchPercentile
         | Helper::ModeGet
         | Helper::ModeCount
