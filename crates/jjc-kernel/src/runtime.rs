@@ -267,6 +267,25 @@ struct Values {
     m2: f64,
 }
 
+/// Where a value list's fields are, from the block's address, for the JIT's inline push
+/// (`jjc-jit`): the count, the capacity, the `sorted` and `moments` flags (one byte each),
+/// and the first value. A push with room, of a value that is not NaN, stores the value at
+/// `VALUES_DATA + 8 * len`, increments the count and clears both flags; any other push calls
+/// [`jjc_values_push`].
+pub mod values_layout {
+    use super::Values;
+    /// The count (`usize`).
+    pub const LEN: i32 = std::mem::offset_of!(Values, len) as i32;
+    /// The capacity (`usize`).
+    pub const CAP: i32 = std::mem::offset_of!(Values, cap) as i32;
+    /// Whether the values are sorted (a byte, 0 or 1).
+    pub const SORTED: i32 = std::mem::offset_of!(Values, sorted) as i32;
+    /// Whether the header's sum and squared deviations are current (a byte, 0 or 1).
+    pub const MOMENTS: i32 = std::mem::offset_of!(Values, moments) as i32;
+    /// The first value (`f64`s follow the header).
+    pub const DATA: i32 = size_of::<Values>() as i32;
+}
+
 /// Room a value list starts with: most flows have a few dozen packets, and growing from
 /// the vector's own start (4) costs a reallocation at 4, 8 and 16 values.
 const VALUES_FIRST_ROOM: usize = 8;

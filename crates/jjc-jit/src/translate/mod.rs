@@ -624,6 +624,12 @@ impl Translator<'_, '_, '_> {
                     // Guarded calls are emitted in groups, by `guarded_calls`.
                     return Err(internal(self.kind(), "a guarded call outside its group"));
                 }
+                if helper == kir::Helper::ValuesPush
+                    && let [slot, value, pred] = args[..]
+                {
+                    let args = [self.get(slot)?, self.get(value)?, self.get(pred)?];
+                    return self.values_push(args);
+                }
                 let fref = self.helper_ref(helper)?;
                 let args = args
                     .iter()
@@ -881,6 +887,49 @@ impl Translator<'_, '_, '_> {
             }
         };
         Ok(self.b.ins().symbol_value(types::I64, gv))
+    }
+
+    /// A value list push (`Helper::ValuesPush`): inline when the list exists, has room and
+    /// the value is not NaN (the store, the count and the two flags, as the helper does:
+    /// `jjc_kernel::runtime::values_layout`), else a call of the helper, which makes, grows
+    /// or marks the list. A push runs for most packets, and the call cost more than the push.
+    fn values_push(&mut self, [slot, value, pred]: [Value; 3]) -> Result<(), JitError> {
+        use jjc_kernel::runtime::values_layout as at;
+        let fref = self.helper_ref(kir::Helper::ValuesPush)?;
+        let [check_block, check_room, fast, slow, done] =
+            std::array::from_fn(|_| self.b.create_block());
+        let heap = MemFlagsData::trusted();
+        self.b.ins().brif(pred, check_block, &[], done, &[]);
+        self.b.switch_to_block(check_block);
+        self.b.seal_block(check_block);
+        let block = self.b.ins().load(types::I64, slot_flags(), slot, 0);
+        self.b.ins().brif(block, check_room, &[], slow, &[]);
+        self.b.switch_to_block(check_room);
+        self.b.seal_block(check_room);
+        let len = self.b.ins().load(types::I64, heap, block, at::LEN);
+        let cap = self.b.ins().load(types::I64, heap, block, at::CAP);
+        let room = self.b.ins().icmp(IntCC::UnsignedLessThan, len, cap);
+        let number = self.b.ins().fcmp(FloatCC::Ordered, value, value);
+        let both = self.b.ins().band(room, number);
+        self.b.ins().brif(both, fast, &[], slow, &[]);
+        self.b.switch_to_block(fast);
+        self.b.seal_block(fast);
+        let offset = self.b.ins().ishl_imm_u(len, 3);
+        let place = self.b.ins().iadd(block, offset);
+        self.b.ins().store(heap, value, place, at::DATA);
+        let next = self.b.ins().iadd_imm_u(len, 1);
+        self.b.ins().store(heap, next, block, at::LEN);
+        let no = self.b.ins().iconst(types::I8, 0);
+        self.b.ins().store(heap, no, block, at::SORTED);
+        self.b.ins().store(heap, no, block, at::MOMENTS);
+        self.b.ins().jump(done, &[]);
+        self.b.switch_to_block(slow);
+        self.b.seal_block(slow);
+        self.b.ins().call(fref, &[slot, value, pred]);
+        self.b.ins().jump(done, &[]);
+        self.b.switch_to_block(done);
+        self.b.seal_block(done);
+        Ok(())
     }
 
     /// The function reference of a helper, imported on first use.

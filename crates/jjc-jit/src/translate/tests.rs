@@ -968,3 +968,66 @@ fn stores_under_a_guard_keep_or_take_their_value() {
         assert_eq!(state, [want, 7], "port {port}");
     }
 }
+
+/// The inline push and the helper's own push make the same list: made by the first push,
+/// grown by the helper when full, marked by a NaN, and unsorted again (its moments stale)
+/// after a push that follows a percentile; a push with a false predicate does nothing.
+#[test]
+fn inline_value_pushes_make_the_list_the_helper_makes() {
+    use jjc_abi::kernel::packet_offsets as o;
+    use jjc_kernel::runtime::{
+        BufferKind, free_buffer, jjc_values_moment, jjc_values_percentile, jjc_values_push,
+    };
+    let mut a = Asm::new(FunctionKind::Update);
+    let ts = a.pkt(o::TS, Load::F64);
+    let port = a.pkt(o::DST_PORT, Load::U16);
+    let addr = a.reg(MTy::I64);
+    a.push(Inst::SlotAddr { dst: addr, slot: 0 });
+    a.push(Inst::Call {
+        helper: Helper::ValuesPush,
+        args: vec![addr, ts, port],
+        dst: None,
+        guard: None,
+    });
+    let code = compile_update(a, 1);
+    let mut jit = [0u64; 1];
+    let mut helper = [0u64; 1];
+    let pct = |slot: &mut [u64; 1], p: f64| {
+        // SAFETY: the slot holds a values list or 0.
+        unsafe { jjc_values_percentile(slot.as_mut_ptr() as i64, p) }.to_bits()
+    };
+    let sum = |slot: &mut [u64; 1]| {
+        // SAFETY: as above.
+        unsafe { jjc_values_moment(slot.as_mut_ptr() as i64, 0) }.to_bits()
+    };
+    let push = |jit: &mut [u64; 1], helper: &mut [u64; 1], ts: f64, port: u16| {
+        let mut pkt = PacketView::default();
+        pkt.ts = ts;
+        pkt.dst_port = port;
+        run_update(&code, jit, &pkt);
+        // SAFETY: the slot holds a values list or 0.
+        unsafe { jjc_values_push(helper.as_mut_ptr() as i64, ts, i64::from(port)) };
+    };
+    for i in 0..40u16 {
+        // Every third packet's predicate is false. Asked after every push, so that most
+        // pushes follow a sort and a sum: the push must mark the list unsorted, its sum stale.
+        push(&mut jit, &mut helper, f64::from(40 - i) * 0.25, i % 3);
+        if i % 2 == 0 {
+            assert_eq!(sum(&mut jit), sum(&mut helper), "push {i}");
+        }
+        assert_eq!(pct(&mut jit, 50.0), pct(&mut helper, 50.0), "push {i}");
+        assert_eq!(sum(&mut jit), sum(&mut helper), "push {i}");
+    }
+    assert_ne!(jit[0], 0);
+    for p in [0.0, 25.0, 50.0, 90.0, 100.0] {
+        assert_eq!(pct(&mut jit, p), pct(&mut helper, p), "p{p}");
+    }
+    assert_eq!(sum(&mut jit), sum(&mut helper));
+    push(&mut jit, &mut helper, f64::NAN, 1);
+    assert!(f64::from_bits(pct(&mut jit, 50.0)).is_nan());
+    // SAFETY: both slots hold lists the pushes made, each freed once.
+    unsafe {
+        free_buffer(BufferKind::Values, jit[0]);
+        free_buffer(BufferKind::Values, helper[0]);
+    }
+}
