@@ -260,7 +260,8 @@ pub fn compile_with(
     let first = lower_features(program, groups, options, HashSet::new())?;
     // The streams a first lowering keeps every value of, and also takes moments of: a
     // second lowering computes those moments from the kept values. The two lowerings make
-    // the same update registers, so a stream's key names the same values in both.
+    // the same update registers, so a stream's key names the same values in both; should
+    // they not, the second would keep other streams than the first, and the first is used.
     let kept: HashSet<AccKey> = first
         .accs
         .iter()
@@ -273,7 +274,12 @@ pub fn compile_with(
     let mut l = if kept.is_empty() || options.percentiles != PercentileMode::Exact {
         first
     } else {
-        lower_features(program, groups, options, kept)?
+        let second = lower_features(program, groups, options, kept)?;
+        if second.value_streams() == first.value_streams() {
+            second
+        } else {
+            first
+        }
     };
     l.emit_accumulators()?;
     l.into_kernel()
@@ -335,6 +341,14 @@ fn words_of(base: Base) -> &'static [MTy] {
 }
 
 impl<'p> Lower<'p> {
+    /// The streams whose every value is kept ([`AccKey::Values`]).
+    fn value_streams(&self) -> HashSet<&AccKey> {
+        self.acc_index
+            .keys()
+            .filter(|k| matches!(k, AccKey::Values { .. }))
+            .collect()
+    }
+
     fn b(&mut self, side: Side) -> &mut Builder {
         match side {
             Side::Update => &mut self.upd,
