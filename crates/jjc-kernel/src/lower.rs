@@ -5,6 +5,9 @@
 //! `prev` slot pair, one accumulator. Accumulators are registered while the features are
 //! lowered and their per-packet code is emitted at the end, once every component that
 //! `finish` reads is known (a moment accumulator keeps M3/M4 only if skew/kurtosis read them).
+//! When a stream whose values an exact percentile keeps also has a mean, variance or standard
+//! deviation, the features are lowered a second time, knowing it: those are then numpy's
+//! sums over the kept values at the flow's end, and the packets no longer update them.
 
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;

@@ -270,7 +270,7 @@ struct Values {
 /// Where a value list's fields are, from the block's address, for the JIT's inline push
 /// (`jjc-jit`): the count, the capacity, the `sorted` and `moments` flags (one byte each),
 /// and the first value. A push with room, of a value that is not NaN, stores the value at
-/// `VALUES_DATA + 8 * len`, increments the count and clears both flags; any other push calls
+/// `DATA + 8 * len`, increments the count and clears both flags; any other push calls
 /// [`jjc_values_push`].
 pub mod values_layout {
     use super::Values;
