@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use jjc_driver::{
-    Backend, ConfigFile, FeatureConfig, Pipeline, PipelineError, Progress, RunConfig, SortOrder,
-    capture_info, check_output_is_not_an_input, expand_inputs, load_config_file,
+    Backend, ConfigFile, FeatureConfig, OpenCaptures, Pipeline, PipelineError, Progress, RunConfig,
+    SortOrder, capture_info, check_output_is_not_an_input, expand_inputs, load_config_file,
 };
 use jjc_flow::{FlowConfig, TcpEnd};
 use jjc_kernel::PercentileMode;
@@ -192,8 +192,10 @@ fn run_pipeline(a: &RunArgs, s: &Settings) -> Result<jjc_driver::RunSummary, Pip
     if let Some(output) = &s.output {
         check_output_is_not_an_input(&inputs, output)?;
     }
-    let pipeline = Pipeline::new(s.config.clone())?;
-    let captures = pipeline.open(&inputs)?;
+    // The captures open first, so that a second core can start on them while the features
+    // load (`Pipeline::new_for`).
+    let mut captures = OpenCaptures::open(&s.config, &inputs)?;
+    let pipeline = Pipeline::new_for(s.config.clone(), &mut captures)?;
     let columns = pipeline.columns(captures.has_capture_column());
     let dest = s
         .output

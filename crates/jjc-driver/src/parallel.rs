@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use jjc_abi::Value;
 use jjc_capture::CaptureReader;
@@ -38,6 +38,8 @@ pub(crate) struct Parallel<'a, F> {
     pub(crate) make_exec: F,
     /// Ended once the workers are started.
     pub(crate) warmup: Option<&'a Warmup>,
+    /// The capture's segments, made ahead during start-up, if they were.
+    pub(crate) segments: Option<Arc<Segments>>,
 }
 
 /// A row's cells: bytes an encoder made (a range of its batch part's bytes), or values.
@@ -163,7 +165,8 @@ where
         report: Report<'_, '_>,
     ) -> Result<(), PipelineError> {
         let threads = others.len() + 1;
-        let reading = SharedReading::new(readers, self.flow.partitions(), threads);
+        let prepared = self.segments.clone();
+        let reading = SharedReading::new(readers, self.flow.partitions(), threads, prepared);
         let lead = matches!(reading, SharedReading::Ring(_));
         let encoder = out.encoder();
         let output = SharedOutput::new(out);
@@ -251,22 +254,31 @@ where
 enum SharedReading {
     /// One mapped classic pcap or pcapng: decoded once, in segments; the read front says how
     /// far each thread walked.
-    Segments(Segments, ReadFront),
+    Segments(Arc<Segments>, ReadFront),
     /// Anything else: the leader decodes every record and the others pass what it publishes.
     Ring(SharedWalk),
 }
 
 impl SharedReading {
-    /// The sharing of `readers` (one capture) by `threads` threads over `partitions`. Only
-    /// the leader's way makes a key ring (writing its 256 KB).
-    fn new(readers: &[CaptureReader], partitions: usize, threads: usize) -> SharedReading {
+    /// The sharing of `readers` (one capture) by `threads` threads over `partitions`, with
+    /// the segments made ahead for them if they fit. Only the leader's way makes a key ring
+    /// (writing its 256 KB).
+    fn new(
+        readers: &[CaptureReader],
+        partitions: usize,
+        threads: usize,
+        prepared: Option<Arc<Segments>>,
+    ) -> SharedReading {
+        if let Some(segments) = prepared.filter(|s| s.fits(partitions, threads)) {
+            return SharedReading::Segments(segments, ReadFront::new(threads));
+        }
         let pcap = match readers {
             [one] => one.mapped_capture(),
             _ => None,
         };
         match pcap {
             Some(pcap) => SharedReading::Segments(
-                Segments::new(pcap, partitions, threads, SEGMENT_BYTES),
+                Arc::new(Segments::new(pcap, partitions, threads, SEGMENT_BYTES)),
                 ReadFront::new(threads),
             ),
             None => SharedReading::Ring(SharedWalk::new(threads)),

@@ -17,6 +17,7 @@ use crate::features::{Backend, CompiledFeatures, FlowState, KernelHandler};
 use crate::inputs::Input;
 use crate::parallel::Parallel;
 use crate::scan::{Batches, FlowTableOf, Report, Share, Sharing, scan};
+use crate::segments::{SEGMENT_BYTES, Segments};
 use crate::summary::RunSummary;
 use crate::table::Table;
 use crate::warmup::Warmup;
@@ -89,7 +90,27 @@ impl Pipeline {
     /// a worker milliseconds late.
     pub fn new(config: RunConfig) -> Result<Pipeline, PipelineError> {
         config.flow.validate()?;
-        let warmup = warmup_for(&config);
+        let warmup = warmup_for(&config, None);
+        let features = CompiledFeatures::load(&config.features, config.backend)?;
+        Ok(Pipeline {
+            config,
+            features: Arc::new(features),
+            warmup,
+        })
+    }
+
+    /// [`Pipeline::new`] for captures already opened: when they are one capture that will
+    /// run on several threads, the warm-up thread makes its first segments while this
+    /// thread loads the features, which the segments do not need.
+    pub fn new_for(
+        config: RunConfig,
+        captures: &mut OpenCaptures,
+    ) -> Result<Pipeline, PipelineError> {
+        config.flow.validate()?;
+        let head_start = captures.prepare_segments(&config).map(|segments| {
+            Box::new(move || segments.make_ahead(HEAD_START_SEGMENTS)) as Box<dyn FnOnce() + Send>
+        });
+        let warmup = warmup_for(&config, head_start);
         let features = CompiledFeatures::load(&config.features, config.backend)?;
         Ok(Pipeline {
             config,
@@ -105,7 +126,7 @@ impl Pipeline {
         features: Arc<CompiledFeatures>,
     ) -> Result<Pipeline, PipelineError> {
         config.flow.validate()?;
-        let warmup = warmup_for(&config);
+        let warmup = warmup_for(&config, None);
         Ok(Pipeline {
             config,
             features,
@@ -150,17 +171,7 @@ impl Pipeline {
 
     /// Opens every input, checking that each is a capture, before anything is read or written.
     pub fn open(&self, inputs: &[Input]) -> Result<OpenCaptures, PipelineError> {
-        let mut readers = Vec::with_capacity(inputs.len());
-        for input in inputs {
-            readers.push(open(input)?);
-        }
-        let labels = inputs.iter().map(Input::display_name).collect();
-        let several = inputs.len() > 1 && !self.config.continuous;
-        Ok(OpenCaptures {
-            readers,
-            labels,
-            several,
-        })
+        OpenCaptures::open(&self.config, inputs)
     }
 
     /// Runs opened captures into `sink`: each input is its own capture with its own flows,
@@ -176,14 +187,24 @@ impl Pipeline {
             mut readers,
             labels,
             several,
+            segments,
         } = captures;
+        let mut segments = segments;
         let mut summary = RunSummary {
             captures: readers.len(),
             ..RunSummary::default()
         };
         let mut out = RowWriter::new(self.config.sort, sink);
         if self.config.continuous {
-            self.run_capture(&mut readers, None, &mut out, &mut summary, &mut progress)?;
+            let segments = segments.take();
+            self.run_capture(
+                &mut readers,
+                None,
+                &mut out,
+                &mut summary,
+                &mut progress,
+                segments,
+            )?;
         } else {
             let labels: Vec<Option<&str>> = labels
                 .iter()
@@ -207,7 +228,15 @@ impl Pipeline {
                     )?;
                 } else {
                     let label = labels.first().copied().flatten();
-                    self.run_capture(readers, label, &mut out, &mut summary, &mut progress)?;
+                    let segments = segments.take();
+                    self.run_capture(
+                        readers,
+                        label,
+                        &mut out,
+                        &mut summary,
+                        &mut progress,
+                        segments,
+                    )?;
                 }
             }
         }
@@ -249,7 +278,8 @@ impl Pipeline {
         }
     }
 
-    /// Runs the readers, in order, as one capture with one flow table, on the configured backend.
+    /// Runs the readers, in order, as one capture with one flow table, on the configured backend
+    /// (with the segments made ahead for them, if any).
     fn run_capture(
         &self,
         readers: &mut [CaptureReader],
@@ -257,20 +287,13 @@ impl Pipeline {
         out: &mut RowWriter<'_>,
         summary: &mut RunSummary,
         progress: &mut Option<&mut dyn Progress>,
+        segments: Option<Arc<Segments>>,
     ) -> Result<(), PipelineError> {
         let kernel = self.features.kernel();
+        let at = (readers, label, out, summary, progress, segments);
         match (self.config.backend, self.features.native()) {
-            (Backend::Jit, Some(native)) => {
-                self.run_capture_on(|| native, readers, label, out, summary, progress)
-            }
-            _ => self.run_capture_on(
-                || Interpreter::new(kernel),
-                readers,
-                label,
-                out,
-                summary,
-                progress,
-            ),
+            (Backend::Jit, Some(native)) => self.run_capture_on(|| native, at),
+            _ => self.run_capture_on(|| Interpreter::new(kernel), at),
         }
     }
 
@@ -279,11 +302,7 @@ impl Pipeline {
     fn run_capture_on<E: Exec + Send>(
         &self,
         make_exec: impl Fn() -> E + Sync,
-        readers: &mut [CaptureReader],
-        label: Option<&str>,
-        out: &mut RowWriter<'_>,
-        summary: &mut RunSummary,
-        progress: &mut Option<&mut dyn Progress>,
+        (readers, label, out, summary, progress, segments): CaptureRun<'_, '_, '_, '_, '_, '_, '_>,
     ) -> Result<(), PipelineError> {
         let report = Report { summary, progress };
         let partitions = self.config.flow.partitions();
@@ -300,6 +319,7 @@ impl Pipeline {
                 flow: &self.config.flow,
                 make_exec,
                 warmup: self.warmup.as_ref(),
+                segments,
             };
             return parallel.run_capture(readers, others, label, out, report);
         }
@@ -324,8 +344,25 @@ impl Pipeline {
     }
 }
 
-/// A warm-up of the cores beyond the first that a run of `config` will use, if any.
-fn warmup_for(config: &RunConfig) -> Option<Warmup> {
+/// How many segments the warm-up thread makes ahead ([`Pipeline::new_for`]): about what it
+/// can make while the features load from the kernel cache (a segment is about a millisecond
+/// of work).
+const HEAD_START_SEGMENTS: usize = 2;
+
+/// One capture's run, as [`Pipeline::run_capture`] hands it on: its readers, label, output,
+/// summary, progress and the segments made ahead for it.
+type CaptureRun<'r, 'l, 'o, 's, 'm, 'p, 'q> = (
+    &'r mut [CaptureReader],
+    Option<&'l str>,
+    &'o mut RowWriter<'s>,
+    &'m mut RunSummary,
+    &'p mut Option<&'q mut dyn Progress>,
+    Option<Arc<Segments>>,
+);
+
+/// A warm-up of the cores beyond the first that a run of `config` will use, if any; its first
+/// thread runs `head_start` first.
+fn warmup_for(config: &RunConfig, head_start: Option<Box<dyn FnOnce() + Send>>) -> Option<Warmup> {
     if config.threads == 1 {
         return None;
     }
@@ -334,7 +371,7 @@ fn warmup_for(config: &RunConfig) -> Option<Warmup> {
         0 => cores,
         n => n.min(cores),
     };
-    (threads > 1).then(|| Warmup::start(threads - 1))
+    (threads > 1).then(|| Warmup::start(threads - 1, head_start))
 }
 
 /// `copies` more sets of readers over the same captures, from their start; `None` when one of
@@ -458,9 +495,47 @@ pub struct OpenCaptures {
     readers: Vec<CaptureReader>,
     labels: Vec<String>,
     several: bool,
+    /// The segments of a lone capture that runs on several threads, once prepared
+    /// ([`Pipeline::new_for`]), for the run to walk.
+    segments: Option<Arc<Segments>>,
 }
 
 impl OpenCaptures {
+    /// Opens every input, checking that each is a capture, before anything is read or
+    /// written (`config` says whether several inputs are one capture).
+    pub fn open(config: &RunConfig, inputs: &[Input]) -> Result<OpenCaptures, PipelineError> {
+        let mut readers = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            readers.push(open(input)?);
+        }
+        let labels = inputs.iter().map(Input::display_name).collect();
+        let several = inputs.len() > 1 && !config.continuous;
+        Ok(OpenCaptures {
+            readers,
+            labels,
+            several,
+            segments: None,
+        })
+    }
+
+    /// The segments a run of `config` will walk, made now and kept for the run: when the
+    /// inputs are one mapped capture that runs on several threads (as
+    /// `Pipeline::run_capture_on` decides), else `None`.
+    fn prepare_segments(&mut self, config: &RunConfig) -> Option<Arc<Segments>> {
+        let [one] = &self.readers[..] else {
+            return None;
+        };
+        let partitions = config.flow.partitions();
+        let threads = config.threads_for(one.total_bytes()).clamp(1, partitions);
+        if threads < 2 {
+            return None;
+        }
+        let pcap = one.mapped_capture()?;
+        let segments = Arc::new(Segments::new(pcap, partitions, threads, SEGMENT_BYTES));
+        self.segments = Some(Arc::clone(&segments));
+        Some(segments)
+    }
+
     /// Whether the run's rows have a `capture` column: several inputs that are each their own
     /// capture (with `continuous` they are one capture).
     pub fn has_capture_column(&self) -> bool {

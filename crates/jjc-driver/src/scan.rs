@@ -760,21 +760,35 @@ mod tests {
         CaptureReader::open(capture).is_ok_and(|r| r.format() == jjc_capture::CaptureFormat::PcapNg)
     }
 
+    /// How the segments of a test walk are made besides by their walkers.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Making {
+        /// Only by the walkers.
+        Walkers,
+        /// Segment 1 planted as made from a wrong first record.
+        Planted,
+        /// The first three made ahead, as during start-up, and asked for again once the
+        /// first thread has walked (which must make nothing and not wait).
+        Ahead,
+    }
+
     /// The rows of `capture`, a classic pcap or a pcapng, walked by `threads` threads through segments
     /// of `segment_bytes` (one after the other: each finds the segments the ones before
-    /// made), in output order; with `planted`, segment 1 as made from a wrong first record.
+    /// made), in output order, the segments made as `making` says.
     fn segment_rows(
         features: &CompiledFeatures,
         capture: &Path,
         threads: usize,
         segment_bytes: u64,
-        planted: bool,
+        making: Making,
     ) -> Option<Vec<Row>> {
         let pcap = CaptureReader::open(capture).ok()?.mapped_capture()?;
         let first_record = pcap.first_record();
         let segments = Segments::new(pcap, 64, threads, segment_bytes);
-        if planted {
-            segments.plant(1, first_record + segment_bytes + 1);
+        match making {
+            Making::Planted => segments.plant(1, first_record + segment_bytes + 1),
+            Making::Ahead => segments.make_ahead(3),
+            Making::Walkers => {}
         }
         let front = ReadFront::new(threads);
         let mut all = Vec::new();
@@ -798,6 +812,9 @@ mod tests {
             )
             .ok()?;
             all.extend(collect.rows);
+            if making == Making::Ahead {
+                segments.make_ahead(3);
+            }
         }
         sort(&mut all);
         Some(all)
@@ -805,7 +822,7 @@ mod tests {
 
     /// Threads walking a capture decoded once in segments hand exactly the rows one thread
     /// hands, whatever the segments' size, also when a segment's maker took bytes inside a
-    /// record for its first record.
+    /// record for its first record, and when the first segments were made ahead.
     #[test]
     fn threads_walking_segments_hand_the_rows_of_one_thread() {
         let features = CompiledFeatures::load(&FeatureConfig::default(), Backend::Interp)
@@ -816,11 +833,13 @@ mod tests {
             let Some(alone) = rows(&features, &capture, Share::ALL, Sharing::Alone) else {
                 continue;
             };
-            for (threads, segment_bytes, planted) in
-                [(2, 4096, false), (3, 777, false), (2, 2048, true)]
-            {
-                let Some(split) =
-                    segment_rows(&features, &capture, threads, segment_bytes, planted)
+            for (threads, segment_bytes, making) in [
+                (2, 4096, Making::Walkers),
+                (3, 777, Making::Walkers),
+                (2, 2048, Making::Planted),
+                (2, 1024, Making::Ahead),
+            ] {
+                let Some(split) = segment_rows(&features, &capture, threads, segment_bytes, making)
                 else {
                     continue;
                 };
@@ -828,7 +847,7 @@ mod tests {
                 pcapngs += usize::from(is_pcapng(&capture));
                 assert!(
                     split == alone,
-                    "{}: {threads} threads, segments of {segment_bytes} bytes, planted {planted}: rows differ",
+                    "{}: {threads} threads, segments of {segment_bytes} bytes, {making:?}: rows differ",
                     capture.display()
                 );
             }

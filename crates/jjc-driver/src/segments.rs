@@ -229,6 +229,33 @@ impl Segments {
         }
     }
 
+    /// Whether these segments are cut for `threads` threads over `partitions` partitions.
+    pub(crate) fn fits(&self, partitions: usize, threads: usize) -> bool {
+        self.partitions == partitions && self.threads == threads
+    }
+
+    /// Makes the first `n` segments (fewer if the capture has fewer) while no walker has
+    /// claimed them: a head start for a core that would otherwise wait for the run to start.
+    /// Never waits: it stops at the first segment a walker claimed first. Stops every wait
+    /// for a segment if making one panics, so that no walker waits forever for it.
+    pub(crate) fn make_ahead(&self, n: usize) {
+        let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            for k in 0..n.min(self.count) {
+                let claimed =
+                    self.next
+                        .compare_exchange(k, k + 1, Ordering::Relaxed, Ordering::Relaxed);
+                if claimed.is_err() || self.abandoned.load(Ordering::Relaxed) {
+                    return;
+                }
+                let segment = self.make(k, self.first_record_guess(k));
+                *lock(&self.made[k]) = Some(Arc::new(segment));
+            }
+        }));
+        if made.is_err() {
+            self.abandon();
+        }
+    }
+
     /// A thread has walked segment `k`: the last to do so gives its buffers back.
     pub(crate) fn walked(&self, k: usize, segment: Arc<Segment>) {
         if self.walked[k].fetch_add(1, Ordering::AcqRel) + 1 < self.threads {

@@ -33,8 +33,10 @@ pub(crate) struct Warmup {
 impl Warmup {
     /// Starts a thread per core to keep awake, for at most [`MAX_CORES`] cores. The caller
     /// starts one, which starts the others, so start-up itself pays for one thread. A thread
-    /// that cannot be started is no loss: its core just may start a worker later.
-    pub(crate) fn start(cores: usize) -> Warmup {
+    /// that cannot be started is no loss: its core just may start a worker later. The first
+    /// thread runs `head_start` first, if given: work of the run that needs no features,
+    /// done while the calling thread loads them.
+    pub(crate) fn start(cores: usize, head_start: Option<Box<dyn FnOnce() + Send>>) -> Warmup {
         let over = Arc::new(AtomicBool::new(false));
         let threads = cores.min(MAX_CORES);
         if threads > 0 {
@@ -43,6 +45,9 @@ impl Warmup {
                 for _ in 1..threads {
                     let over = Arc::clone(&first);
                     spawn(move || keep_busy(&over, LIMIT));
+                }
+                if let Some(work) = head_start {
+                    work();
                 }
                 keep_busy(&first, LIMIT);
             });
@@ -91,7 +96,7 @@ mod tests {
         over.store(true, Ordering::Relaxed);
         // Ended: returns at once however long the limit.
         keep_busy(&over, Duration::from_secs(3600));
-        let warmup = Warmup::start(2);
+        let warmup = Warmup::start(2, None);
         warmup.end();
         assert!(warmup.over.load(Ordering::Relaxed));
     }

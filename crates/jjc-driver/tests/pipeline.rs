@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use jjc_abi::Value;
-use jjc_driver::{Input, Pipeline, RunConfig, RunSummary, SortOrder, Table};
+use jjc_driver::{Input, OpenCaptures, Pipeline, RunConfig, RunSummary, SortOrder, Table};
 use jjc_flow::{FlowConfig, TcpEnd};
 
 fn sample() -> PathBuf {
@@ -379,6 +379,33 @@ fn rows_and_summary(path: &Path, threads: usize) -> (Vec<Vec<Value>>, RunSummary
         )
         .unwrap();
     (table.rows, summary)
+}
+
+/// Captures opened before the pipeline (`Pipeline::new_for`, which makes the first segments
+/// while the features load) give one thread's rows and summary on two and three threads.
+#[test]
+fn a_pipeline_made_for_opened_captures_runs_them_as_one_thread_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("synth.pcap");
+    let synth = jjc_synth::SynthConfig {
+        target_packets: Some(20_000),
+        ..jjc_synth::SynthConfig::default()
+    };
+    jjc_synth::write_capture(&synth, std::fs::File::create(&path).unwrap()).unwrap();
+    let (rows, summary) = rows_and_summary(&path, 1);
+    for threads in [2, 3] {
+        let config = RunConfig {
+            threads,
+            ..RunConfig::default()
+        };
+        let mut captures = OpenCaptures::open(&config, &[Input::File(path.clone())]).unwrap();
+        let p = Pipeline::new_for(config, &mut captures).unwrap();
+        let mut table = Table::new(p.columns(captures.has_capture_column()));
+        let theirs = p.run(captures, &mut table, None).unwrap();
+        assert_eq!(table.rows, rows, "{threads} threads");
+        assert_eq!(theirs.packets, summary.packets, "{threads} threads");
+        assert_eq!(theirs.flows, summary.flows, "{threads} threads");
+    }
 }
 
 /// Offsets of the records of a little-endian classic pcap.
