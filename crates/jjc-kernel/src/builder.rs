@@ -25,6 +25,13 @@ pub(crate) struct Builder {
     numbered: HashMap<InstKey, Vec<Reg>, foldhash::fast::RandomState>,
     known: HashMap<Reg, Known, foldhash::fast::RandomState>,
     deferred: Vec<Inst>,
+    /// The condition every helper call made now is guarded by (`None`: calls are
+    /// unconditional): set while an arm of an `if` or the fallback of a `??` is built, so
+    /// that the helpers of the arm the flow does not take are not called.
+    guard: Option<Reg>,
+    /// The `finish` calls made under a guard, by their unguarded form: where each is and
+    /// its result, so that the same call asked for unconditionally later drops the guard.
+    guarded_calls: HashMap<InstKey, (usize, Reg), foldhash::fast::RandomState>,
 }
 
 impl Builder {
@@ -34,7 +41,20 @@ impl Builder {
             numbered: HashMap::default(),
             known: HashMap::default(),
             deferred: Vec::new(),
+            guard: None,
+            guarded_calls: HashMap::default(),
         }
+    }
+
+    /// The condition helper calls are guarded by now.
+    pub(crate) fn guard(&self) -> Option<Reg> {
+        self.guard
+    }
+
+    /// Guards the helper calls made from now on by `guard` (a 0/1 value; `None`: calls are
+    /// unconditional), and returns the guard it replaces.
+    pub(crate) fn set_guard(&mut self, guard: Option<Reg>) -> Option<Reg> {
+        std::mem::replace(&mut self.guard, guard)
     }
 
     fn fresh(&mut self, ty: MTy) -> Reg {
@@ -327,7 +347,8 @@ impl Builder {
         self.call_if(helper, args, None)
     }
 
-    /// A helper call made only when `guard` is not 0 (else its result is 0).
+    /// A helper call made only when `guard` is not 0 and the builder's own guard
+    /// ([`Builder::set_guard`]) is not 0 (else its result is 0).
     pub(crate) fn call_if(
         &mut self,
         helper: Helper,
@@ -335,6 +356,15 @@ impl Builder {
         guard: Option<Reg>,
     ) -> Option<Reg> {
         let (_, ret) = helper.signature();
+        let guard = match (guard, self.guard) {
+            (g, None) => g,
+            (None, g) => g,
+            (Some(g), Some(context)) => {
+                let zero = self.iconst(0);
+                let set = self.icmp(IntCC::Ne, g, zero);
+                Some(self.ibin(IBinOp::And, set, context))
+            }
+        };
         let guard = match guard.map(|g| (g, self.known_i(g))) {
             // A guard known to be 0: the result is 0 (or nothing for a helper without one).
             Some((_, Some(0))) => {
@@ -363,14 +393,44 @@ impl Builder {
         }
         let tys: Vec<MTy> = ret.into_iter().collect();
         let args = args.to_vec();
-        self.pure(&tys, |d| Inst::Call {
+        let unguarded = InstKey(Inst::Call {
             helper,
             args: args.clone(),
-            dst: d.first().copied(),
-            guard,
-        })
-        .first()
-        .copied()
+            dst: ret.map(|_| Reg(u32::MAX)),
+            guard: None,
+        });
+        if let Some(r) = self.numbered.get(&unguarded) {
+            // The same call made unconditionally already: its result serves here too.
+            return r.first().copied();
+        }
+        if guard.is_none()
+            && let Some(&(at, dst)) = self.guarded_calls.get(&unguarded)
+            && let Some(Inst::Call { guard, .. }) = self.f.insts.get_mut(at)
+        {
+            // Made earlier under a guard only: made unconditionally there instead (its
+            // arguments are ready there, and the users under the guard lose nothing).
+            *guard = None;
+            self.numbered.insert(unguarded, vec![dst]);
+            return Some(dst);
+        }
+        let before = self.f.insts.len();
+        let r = self
+            .pure(&tys, |d| Inst::Call {
+                helper,
+                args: args.clone(),
+                dst: d.first().copied(),
+                guard,
+            })
+            .first()
+            .copied();
+        if guard.is_some()
+            && self.f.kind == FunctionKind::Finish
+            && self.f.insts.len() > before
+            && let Some(dst) = r
+        {
+            self.guarded_calls.entry(unguarded).or_insert((before, dst));
+        }
+        r
     }
 
     fn fold_call(&mut self, helper: Helper, args: &[Reg]) -> Option<Reg> {

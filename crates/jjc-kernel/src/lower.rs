@@ -79,6 +79,21 @@ impl Val {
     }
 }
 
+/// A `finish` string value chosen between one whose every pool id is known and one that is
+/// made at run time (`x ?? "a" + str(n)`, an `if` with one such arm): the select
+/// `cond ? (a-arm) : (b-arm)`, kept so that a `+` with known strings can be folded into the
+/// known arm and made at run time only in the other ([`Lower::concat`]).
+#[derive(Debug, Clone)]
+struct Split {
+    cond: Reg,
+    /// The arm whose pool ids are known.
+    known: Val,
+    /// The other arm.
+    other: Val,
+    /// Whether the known arm is the one taken when `cond` is not 0.
+    known_when_set: bool,
+}
+
 /// What a per-flow accumulator computes; the registers are `update` registers.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum AccKey {
@@ -237,6 +252,8 @@ struct Lower<'p> {
     tls_slots: HashMap<(Reg, Reg), u32>,
     /// The flow's run-time strings slot and the string pool's data block, once needed.
     runtime_strings: Option<(u32, u32)>,
+    /// The `finish` selects between a known and a run-time string, by result register.
+    splits: HashMap<Reg, Split>,
     columns: Vec<Column>,
     column_cells: Vec<u32>,
     cells: u32,
@@ -315,6 +332,7 @@ fn lower_features<'p>(
         str_arrays: HashMap::new(),
         tls_slots: HashMap::new(),
         runtime_strings: None,
+        splits: HashMap::new(),
         columns: Vec::new(),
         column_cells: Vec::new(),
         cells: 0,
@@ -357,6 +375,31 @@ impl<'p> Lower<'p> {
             Side::Update => &mut self.upd,
             Side::Finish => &mut self.fin,
         }
+    }
+
+    /// Runs `lower` with the `finish` helper calls it makes guarded by `cond` (a 0/1 value)
+    /// as well as by the guard already in force: the arm of an `if`, or the fallback of a
+    /// `??`, whose helpers (a string made at run time, a percentile) run only for the flows
+    /// that take it. `update` calls stay unconditional.
+    fn guarded<T>(&mut self, side: Side, cond: Reg, lower: impl FnOnce(&mut Self) -> R<T>) -> R<T> {
+        if side != Side::Finish {
+            return lower(self);
+        }
+        let outer = self.fin.guard();
+        let inner = self.and(side, outer, Some(cond));
+        self.fin.set_guard(inner);
+        let v = lower(self);
+        self.fin.set_guard(outer);
+        v
+    }
+
+    /// Runs `lower` with no guard on `finish` helper calls: for the values kept and reused
+    /// wherever they are referenced (a `let`, a feature), which must hold for every flow.
+    fn unguarded<T>(&mut self, lower: impl FnOnce(&mut Self) -> R<T>) -> R<T> {
+        let outer = self.fin.set_guard(None);
+        let v = lower(self);
+        self.fin.set_guard(outer);
+        v
     }
 
     // ---- strings and data -------------------------------------------------------------
@@ -515,11 +558,33 @@ impl<'p> Lower<'p> {
                 )
             }
         };
-        Val {
+        let v = Val {
             w,
             def,
             strs: Self::union(&a.strs, &b.strs),
+        };
+        if side == Side::Finish
+            && v.strs.is_none()
+            && let Ok(r) = v.w0()
+        {
+            let split = match (&a.strs, &b.strs) {
+                (Some(_), None) => Some((a, b, true)),
+                (None, Some(_)) => Some((b, a, false)),
+                _ => None,
+            };
+            if let Some((known, other, known_when_set)) = split {
+                self.splits.insert(
+                    r,
+                    Split {
+                        cond,
+                        known: known.clone(),
+                        other: other.clone(),
+                        known_when_set,
+                    },
+                );
+            }
         }
+        v
     }
 
     fn lit(&mut self, side: Side, v: &Value, span: Span) -> R<Val> {
@@ -770,7 +835,7 @@ impl<'p> Lower<'p> {
                     return Ok(v.clone());
                 }
                 let l = self.program.lets.get(id.index()).ok_or(unchecked(e.span))?;
-                let v = self.expr(side, &l.expr)?;
+                let v = self.unguarded(|s| s.expr(side, &l.expr))?;
                 self.lets.insert((*id, side), v.clone());
                 Ok(v)
             }
@@ -806,9 +871,10 @@ impl<'p> Lower<'p> {
                     }
                     None => {}
                 }
-                let x = self.expr(side, a)?;
+                let x = self.guarded(side, cond, |s| s.expr(side, a))?;
                 let x = self.coerce(side, x, e.ty.base);
-                let y = self.expr(side, b)?;
+                let otherwise = self.not(side, cond);
+                let y = self.guarded(side, otherwise, |s| s.expr(side, b))?;
                 let y = self.coerce(side, y, e.ty.base);
                 Ok(self.select_val(side, cond, &x, &y))
             }
@@ -891,21 +957,33 @@ impl<'p> Lower<'p> {
         }
     }
 
+    /// `x ?? y`: `x` where it is defined, else `y`.
+    fn coalesce(&mut self, side: Side, x: Val, y: Val, base: Base) -> R<Val> {
+        let x = self.coerce(side, x, base);
+        let y = self.coerce(side, y, base);
+        let Some(dx) = x.def else {
+            return Ok(x);
+        };
+        let mut v = self.select_val(side, dx, &x, &y);
+        v.def = self.or(side, x.def, y.def);
+        Ok(v)
+    }
+
     fn binary(&mut self, side: Side, op: BinaryOp, a: &Expr, b: &Expr, e: &Expr) -> R<Val> {
         let x = self.expr(side, a)?;
-        let y = self.expr(side, b)?;
         let base = e.ty.base;
+        if op == BinaryOp::Coalesce {
+            // The fallback's helpers run only for the flows where `a` is none.
+            let missing = x.def.map(|dx| self.not(side, dx));
+            let y = match missing {
+                Some(m) => self.guarded(side, m, |s| s.expr(side, b))?,
+                None => self.expr(side, b)?,
+            };
+            return self.coalesce(side, x, y, base);
+        }
+        let y = self.expr(side, b)?;
         match op {
-            BinaryOp::Coalesce => {
-                let x = self.coerce(side, x, base);
-                let y = self.coerce(side, y, base);
-                let Some(dx) = x.def else {
-                    return Ok(x);
-                };
-                let mut v = self.select_val(side, dx, &x, &y);
-                v.def = self.or(side, x.def, y.def);
-                Ok(v)
-            }
+            BinaryOp::Coalesce => self.coalesce(side, x, y, base),
             BinaryOp::And | BinaryOp::Or => {
                 let x = self.coerce(side, x, Base::Bool);
                 let y = self.coerce(side, y, Base::Bool);
@@ -1082,6 +1160,9 @@ impl<'p> Lower<'p> {
             _ => None,
         };
         let Some((sx, sy)) = known else {
+            if let Some(v) = self.concat_split(side, x, y, span)? {
+                return Ok(v);
+            }
             // Values not all known when compiling (or too many): join at run time.
             let (pool, strings) = self.runtime_string_args(side);
             let r = self
@@ -1121,6 +1202,45 @@ impl<'p> Lower<'p> {
             def,
             strs: Some(Rc::new(results)),
         })
+    }
+
+    /// `x + y` where one side is known and the other a [`Split`]: folded into the split's
+    /// known arm, and joined at run time only in its other arm (under that arm's guard).
+    fn concat_split(&mut self, side: Side, x: &Val, y: &Val, span: Span) -> R<Option<Val>> {
+        if side != Side::Finish {
+            return Ok(None);
+        }
+        let split_of = |l: &Self, v: &Val| v.w0().ok().and_then(|r| l.splits.get(&r).cloned());
+        let (split, split_is_left) = match (&x.strs, &y.strs) {
+            (Some(_), None) => match split_of(self, y) {
+                Some(sp) => (sp, false),
+                None => return Ok(None),
+            },
+            (None, Some(_)) => match split_of(self, x) {
+                Some(sp) => (sp, true),
+                None => return Ok(None),
+            },
+            _ => return Ok(None),
+        };
+        let join = |l: &mut Self, arm: &Val| {
+            if split_is_left {
+                l.concat(side, arm, y, span)
+            } else {
+                l.concat(side, x, arm, span)
+            }
+        };
+        let known = join(self, &split.known)?;
+        let other_taken = if split.known_when_set {
+            self.not(side, split.cond)
+        } else {
+            split.cond
+        };
+        let other = self.guarded(side, other_taken, |l| join(l, &split.other))?;
+        Ok(Some(if split.known_when_set {
+            self.select_val(side, split.cond, &known, &other)
+        } else {
+            self.select_val(side, split.cond, &other, &known)
+        }))
     }
 
     // ---- tables -----------------------------------------------------------------------
@@ -2143,7 +2263,7 @@ impl<'p> Lower<'p> {
         if f.shape != Shape::Scalar {
             return Err(unchecked(span));
         }
-        let v = self.expr(Side::Finish, &f.expr)?;
+        let v = self.unguarded(|s| s.expr(Side::Finish, &f.expr))?;
         let v = self.coerce(Side::Finish, v, f.output);
         let v = self.convert(v, f.expr.ty.base, f.output, span)?;
         let out = match v.def {
@@ -2816,6 +2936,55 @@ features lens "lengths" {
         let n = lens.len() as f64;
         let want = [(m2 / n).sqrt(), sum / n, m2 / n];
         assert_eq!(cells[..3], want);
+    }
+
+    /// A fallback made at run time, joined to known strings, and arms with helpers.
+    const ARMS: &str = r#"
+table names: int -> str { 6 => "TCP", 17 => "UDP", 1 => "ICMP" }
+
+features a "arms" {
+    let l4 = names[flow.protocol] ?? "PROTO" + str(flow.protocol)
+    desc: str = (if flow.src_port > 1024 then "HI-" else "") + l4
+    slow: float = if flow.packet_count > 3 then median(pkt.len) ?? 0.0 else 0.0
+    med: float = median(pkt.len) ?? 0.0
+}
+"#;
+
+    #[test]
+    fn fallbacks_and_arms_call_their_helpers_only_for_the_flows_that_take_them() {
+        let (lib, diags) = jjc_sema::Library::from_texts(&[("a.jjf", ARMS)]);
+        assert!(!diags.has_errors(), "{diags:?}");
+        let k = match compile(&lib.program, &[GroupId(0)]) {
+            Ok(k) => k,
+            Err(e) => panic!("{e}"),
+        };
+        let calls: Vec<(Helper, bool)> = k
+            .finish_program()
+            .insts
+            .iter()
+            .filter_map(|i| match i {
+                Inst::Call { helper, guard, .. } => Some((*helper, guard.is_some())),
+                _ => None,
+            })
+            .collect();
+        // `str`, the "PROTO" join and the join of the prefix with it: only for protocols
+        // the table lacks. The known arms are folded when compiling: every `desc` of a
+        // known protocol is a constant of the pool.
+        let made = |h: Helper| calls.iter().filter(|c| c.0 == h).collect::<Vec<_>>();
+        assert_eq!(made(Helper::StrInt), [&(Helper::StrInt, true)], "{calls:?}");
+        assert_eq!(made(Helper::StrConcat).len(), 2, "{calls:?}");
+        assert!(made(Helper::StrConcat).iter().all(|c| c.1), "{calls:?}");
+        assert!(
+            k.strings().iter().any(|s| s == "HI-ICMP"),
+            "{:?}",
+            k.strings()
+        );
+        // The median of an arm is the one `med` computes for every flow: one call, unguarded.
+        assert_eq!(
+            made(Helper::ValuesPercentile),
+            [&(Helper::ValuesPercentile, false)],
+            "{calls:?}"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! standard library, and on random programs over random packet sequences.
 
 mod examples;
+mod guarded_arms;
 mod harness;
 mod packets;
 mod payload_bounds;

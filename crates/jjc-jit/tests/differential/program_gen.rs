@@ -702,9 +702,23 @@ impl Gen<'_, '_> {
         }
     }
 
-    /// A flow-context string, from a table or TLS, or a concatenation of those.
+    /// A flow-context string, from a table or TLS, or a concatenation of those; some with a
+    /// fallback made at run time only for the flows that take it.
     fn fstr(&mut self) -> String {
-        match self.c.pick(5) {
+        match self.c.pick(7) {
+            5 => {
+                let k = self.fexpr(Ty::Int, 1);
+                let n = self.fexpr(Ty::Int, 1);
+                format!("(t_name[{k}] ?? \"p\" + str({n}))")
+            }
+            6 => {
+                let c = self.fexpr(Ty::Bool, 1);
+                let n = self.fexpr(Ty::Int, 1);
+                let k = self.fexpr(Ty::Int, 0);
+                format!(
+                    "((if {c} then \"h-\" else \"\") + (if {c} then str({n}) else (t_name[{k}] ?? \"q\")))"
+                )
+            }
             0 => format!("(t_name[{}] ?? \"x\")", self.fexpr(Ty::Int, 1)),
             3 => format!("str({})", self.fexpr(Ty::Int, 1)),
             1 => self.c.one_of(&["\"\"", "\"tcp\"", "\"zz\""]).to_string(),
