@@ -46,6 +46,11 @@ impl Builder {
         }
     }
 
+    /// The instruction that defines `r`, if any yet.
+    pub(crate) fn defining(&self, r: Reg) -> Option<&Inst> {
+        self.f.insts.iter().rev().find(|i| i.defs().contains(&r))
+    }
+
     /// The condition helper calls are guarded by now.
     pub(crate) fn guard(&self) -> Option<Reg> {
         self.guard

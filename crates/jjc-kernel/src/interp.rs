@@ -233,13 +233,14 @@ fn run(f: &Function, regs: &mut [u64], state: &mut [u64], mem: Mem, out: &mut [u
                     match helper {
                         Helper::RegexSet => Some(rt::jjc_regex_set(i(0), i(1), i(2)) as u64),
                         Helper::ValuesPush => {
-                            rt::jjc_values_push(i(0), x(1), i(2));
+                            rt::jjc_values_push(i(0), x(1), i(2), i(3));
                             None
                         }
                         Helper::ValuesPercentile => {
                             Some(rt::jjc_values_percentile(i(0), x(1)).to_bits())
                         }
                         Helper::ValuesMoment => Some(rt::jjc_values_moment(i(0), i(1)).to_bits()),
+                        Helper::ValuesMode => Some(rt::jjc_values_mode(i(0), i(1)).to_bits()),
                         Helper::SketchPush => {
                             crate::sketch::jjc_sketch_push(i(0), x(1), x(2), i(3));
                             None

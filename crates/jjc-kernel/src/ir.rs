@@ -540,8 +540,11 @@ pub enum Helper {
     /// a bitmask with bit `i` set when pattern `i` of the set matches somewhere. `len <= 0` is
     /// the empty input.
     RegexSet,
-    /// `(slot_addr, value: F64, pred) -> ()`: appends `value` to the flow's value list when
-    /// `pred != 0` (exact median / percentiles).
+    /// `(slot_addr, value: F64, pred, keep) -> ()`: appends `value` to the flow's value list
+    /// when `pred != 0` (exact median / percentiles). `keep` (`crate::runtime::values_keep`,
+    /// read when the list is made) says what the list keeps from its values in push order
+    /// before it is first sorted: the moments of [`Helper::ValuesMoment`], the mode of
+    /// [`Helper::ValuesMode`].
     ValuesPush,
     /// `(slot_addr, p: F64) -> F64`: the `p`-th percentile (0..=100) of the list with numpy's
     /// linear interpolation; NaN when the list is empty. Sorts the list in place.
@@ -620,6 +623,11 @@ pub enum Helper {
     HistBin,
     /// `(p1, l1, p2, l2) -> I64`: 1 if the two byte strings are equal, else 0.
     BytesEq,
+    /// `(slot_addr, which) -> F64`: of a [`Helper::ValuesPush`] list made to keep its mode,
+    /// the most frequent value, the first pushed among equally frequent ones (`which` 0), or
+    /// how many times it was pushed (otherwise); 0 for an empty list. Kept in the list, so a
+    /// later [`Helper::ValuesPercentile`] sort does not change it.
+    ValuesMode,
 }
 
 impl Helper {
@@ -652,6 +660,7 @@ impl Helper {
         Helper::HistBin,
         Helper::BytesEq,
         Helper::ValuesMoment,
+        Helper::ValuesMode,
     ];
 
     /// The symbol name (as in `crate::runtime::helper_symbols`).
@@ -661,6 +670,7 @@ impl Helper {
             Helper::ValuesPush => "jjc_values_push",
             Helper::ValuesPercentile => "jjc_values_percentile",
             Helper::ValuesMoment => "jjc_values_moment",
+            Helper::ValuesMode => "jjc_values_mode",
             Helper::SketchPush => "jjc_sketch_push",
             Helper::SketchPercentile => "jjc_sketch_percentile",
             Helper::ModePush => "jjc_mode_push",
@@ -692,9 +702,9 @@ impl Helper {
         use MTy::{F64, I64};
         match self {
             Helper::RegexSet => (&[I64, I64, I64], Some(I64)),
-            Helper::ValuesPush => (&[I64, F64, I64], None),
+            Helper::ValuesPush => (&[I64, F64, I64, I64], None),
             Helper::ValuesPercentile | Helper::SketchPercentile => (&[I64, F64], Some(F64)),
-            Helper::ValuesMoment => (&[I64, I64], Some(F64)),
+            Helper::ValuesMoment | Helper::ValuesMode => (&[I64, I64], Some(F64)),
             Helper::SketchPush => (&[I64, F64, F64, I64], None),
             Helper::ModePush => (&[I64, I64, I64, I64], None),
             Helper::ModeGet => (&[I64, I64], Some(I64)),

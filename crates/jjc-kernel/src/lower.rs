@@ -27,10 +27,13 @@ use jjc_syntax::ast::{BinaryOp, UnaryOp};
 use crate::builder::Builder;
 use crate::flow_strings::StringPool;
 use crate::ir::{
-    FBinOp, FUnOp, FloatCC, FunctionKind, Helper, IBinOp, IUnOp, IntCC, Limits, Load, MTy, Reg,
+    FBinOp, FUnOp, FloatCC, FunctionKind, Helper, IBinOp, IUnOp, Inst, IntCC, Limits, Load, MTy,
+    Reg,
 };
 use crate::kernel::{DataBlock, Kernel, KernelError, Slot, SlotKind, ip_words};
-use crate::runtime::{ArrayData, BufferKind, EdgesData, MAX_SET_PATTERNS, RegexSetData, TableData};
+use crate::runtime::{
+    ArrayData, BufferKind, EdgesData, MAX_SET_PATTERNS, RegexSetData, TableData, values_keep,
+};
 use crate::sketch::PercentileMode;
 use crate::tls::TlsField;
 
@@ -262,6 +265,14 @@ struct Lower<'p> {
     /// computed from those values when the flow ends ([`Helper::ValuesMoment`]) instead of
     /// updated with every packet. Keys are [`AccKey::Values`].
     kept_streams: HashSet<AccKey>,
+    /// The value streams, kept anyway, whose mode some feature asks (`mode` or `mode_count`
+    /// of the int packet field they are the floats of), found by a first lowering: the mode
+    /// is taken from the kept values when the flow ends ([`Helper::ValuesMode`]) instead of
+    /// counted with every packet. Keys are [`AccKey::Values`].
+    mode_streams: HashSet<AccKey>,
+    /// The value streams a mode could be taken from, were their values kept: every `mode`
+    /// and `mode_count` of an int packet field, as the [`AccKey::Values`] of its floats.
+    mode_candidates: HashSet<AccKey>,
 }
 
 /// Compiles the selected groups (in output order) of a checked program into one kernel,
@@ -277,12 +288,12 @@ pub fn compile_with(
     groups: &[GroupId],
     options: &KernelOptions,
 ) -> Result<Kernel, KernelError> {
-    let first = lower_features(program, groups, options, HashSet::new())?;
+    let first = lower_features(program, groups, options, Kept::default())?;
     // The streams a first lowering keeps every value of, and also takes moments of: a
     // second lowering computes those moments from the kept values. The two lowerings make
     // the same update registers, so a stream's key names the same values in both; should
     // they not, the second would keep other streams than the first, and the first is used.
-    let kept: HashSet<AccKey> = first
+    let moments: HashSet<AccKey> = first
         .accs
         .iter()
         .filter_map(|a| match &a.key {
@@ -291,6 +302,13 @@ pub fn compile_with(
         })
         .filter(|k| first.acc_index.contains_key(k))
         .collect();
+    let modes: HashSet<AccKey> = first
+        .mode_candidates
+        .iter()
+        .filter(|k| first.acc_index.contains_key(k))
+        .cloned()
+        .collect();
+    let kept = Kept { moments, modes };
     let mut l = if kept.is_empty() || options.percentiles != PercentileMode::Exact {
         first
     } else {
@@ -305,13 +323,29 @@ pub fn compile_with(
     l.into_kernel()
 }
 
-/// Lowers the features of the selected groups (in output order), the moments of
-/// `kept_streams` taken from their kept values; the accumulators are not yet emitted.
+/// The value streams a second lowering takes more from than their percentiles
+/// ([`AccKey::Values`] keys of the first lowering).
+#[derive(Debug, Default)]
+struct Kept {
+    /// Those whose mean, variance and standard deviation come from their values.
+    moments: HashSet<AccKey>,
+    /// Those whose mode comes from their values.
+    modes: HashSet<AccKey>,
+}
+
+impl Kept {
+    fn is_empty(&self) -> bool {
+        self.moments.is_empty() && self.modes.is_empty()
+    }
+}
+
+/// Lowers the features of the selected groups (in output order), the moments and modes of
+/// the `kept` streams taken from their kept values; the accumulators are not yet emitted.
 fn lower_features<'p>(
     program: &'p Program,
     groups: &[GroupId],
     options: &KernelOptions,
-    kept_streams: HashSet<AccKey>,
+    kept: Kept,
 ) -> Result<Lower<'p>, KernelError> {
     let mut l = Lower {
         program,
@@ -336,7 +370,9 @@ fn lower_features<'p>(
         columns: Vec::new(),
         column_cells: Vec::new(),
         cells: 0,
-        kept_streams,
+        kept_streams: kept.moments,
+        mode_streams: kept.modes,
+        mode_candidates: HashSet::new(),
     };
     for g in groups {
         let group = program.group(*g).ok_or(KernelError::UnknownGroup(g.0))?;
@@ -2044,6 +2080,29 @@ impl<'p> Lower<'p> {
                 };
                 Val::one(self.read(acc, name, MTy::I64, 0))
             }
+            Agg::Mode | Agg::ModeCount if self.mode_stream(&x, pred).is_some() => {
+                // From the values the stream of the field's floats keeps anyway.
+                let key = self.mode_stream(&x, pred).ok_or(unchecked(span))?;
+                let acc = self.acc(key);
+                let s = self.comp(acc, "buffer", SlotKind::Buffer(BufferKind::Values), 0);
+                let addr = self.fin.slot_addr(s);
+                let which = self.fin.iconst(i64::from(a.agg == Agg::ModeCount));
+                let m = self
+                    .fin
+                    .call(Helper::ValuesMode, &[addr, which])
+                    .ok_or(unchecked(span))?;
+                let m = self.fin.ftoi(m);
+                if a.agg == Agg::ModeCount {
+                    Val::one(m)
+                } else {
+                    let n = self.count_of(pred);
+                    Val {
+                        w: vec![m],
+                        def: Some(self.more_than(n, 0)),
+                        strs,
+                    }
+                }
+            }
             Agg::Mode => {
                 let w = self.mode_words(&x.w);
                 let acc = self.acc(AccKey::Mode { w, pred });
@@ -2127,6 +2186,30 @@ impl<'p> Lower<'p> {
 
     /// The words a mode buffer counts: floats normalised (-0.0 → 0.0) and as bits; a
     /// missing second word is 0.
+    /// The kept value stream a mode of `x` (where `pred`) is taken from, if the first
+    /// lowering found one ([`Lower::mode_streams`]); records the stream it could be taken
+    /// from. Only for an int packet field of at most 32 bits: its floats are exact, so equal
+    /// floats are equal fields.
+    fn mode_stream(&mut self, x: &Val, pred: Option<Reg>) -> Option<AccKey> {
+        let [x0] = x.w[..] else {
+            return None;
+        };
+        let narrow = matches!(
+            self.upd.defining(x0),
+            Some(Inst::LoadPkt {
+                load: Load::U8 | Load::U16 | Load::U32,
+                ..
+            })
+        );
+        if !narrow {
+            return None;
+        }
+        let f = self.upd.itof(x0);
+        let key = AccKey::Values { x: f, pred };
+        self.mode_candidates.insert(key.clone());
+        self.mode_streams.contains(&key).then_some(key)
+    }
+
     fn mode_words(&mut self, w: &[Reg]) -> Vec<Reg> {
         let mut out: Vec<Reg> = w
             .iter()
@@ -2514,7 +2597,15 @@ impl<'p> Lower<'p> {
                     let p = pred.unwrap_or(one);
                     match self.options.percentiles {
                         PercentileMode::Exact => {
-                            self.upd.call(Helper::ValuesPush, &[addr, *x, p]);
+                            let mut keep = 0;
+                            if self.kept_streams.contains(key) {
+                                keep |= values_keep::MOMENTS;
+                            }
+                            if self.mode_streams.contains(key) {
+                                keep |= values_keep::MODE;
+                            }
+                            let keep = self.upd.iconst(keep);
+                            self.upd.call(Helper::ValuesPush, &[addr, *x, p, keep]);
                         }
                         PercentileMode::Sketch(alpha) => {
                             let a = self.upd.fconst(alpha.get());
@@ -2985,6 +3076,84 @@ features a "arms" {
             [&(Helper::ValuesPercentile, false)],
             "{calls:?}"
         );
+    }
+
+    /// Modes of a narrow int field whose floats a median keeps, and modes that must count.
+    const MODES: &str = r#"
+features m "modes" {
+    dom: int = mode(pkt.len) ?? 0
+    dom_n: int = mode_count(pkt.len)
+    med: float = median(pkt.len) ?? 0.0
+    port: int = mode(pkt.dst_port) ?? 0
+    shifted: int = mode(pkt.len - 1) ?? 0
+}
+"#;
+
+    #[test]
+    fn modes_of_a_kept_field_come_from_its_values() {
+        let (lib, diags) = jjc_sema::Library::from_texts(&[("m.jjf", MODES)]);
+        assert!(!diags.has_errors(), "{diags:?}");
+        let k = match compile(&lib.program, &[GroupId(0)]) {
+            Ok(k) => k,
+            Err(e) => panic!("{e}"),
+        };
+        let count = |f: &crate::ir::Function, h: Helper| {
+            f.insts
+                .iter()
+                .filter(|i| matches!(i, Inst::Call { helper, .. } if *helper == h))
+                .count()
+        };
+        // `dom` and `dom_n` from the lengths' list; `port` (no list) and `shifted` (not a
+        // field) counted with every packet.
+        assert_eq!(count(k.finish_program(), Helper::ValuesMode), 2);
+        assert_eq!(count(k.update_program(), Helper::ModePush), 2);
+        // The list is made to keep its mode.
+        let keeps: Vec<i64> = k
+            .update_program()
+            .insts
+            .iter()
+            .filter_map(|i| match i {
+                Inst::Call {
+                    helper: Helper::ValuesPush,
+                    args,
+                    ..
+                } => args.get(3).copied(),
+                _ => None,
+            })
+            .map(|r| {
+                k.update_program()
+                    .insts
+                    .iter()
+                    .find_map(|i| match i {
+                        Inst::IConst { dst, value } if *dst == r => Some(*value),
+                        _ => None,
+                    })
+                    .unwrap_or(-1)
+            })
+            .collect();
+        assert_eq!(keeps, [values_keep::MODE]);
+        // Lengths 60, 90, 90, 60, 40: 60 and 90 twice each, 60 first.
+        let mut interp = crate::Interpreter::new(&k);
+        let mut state = vec![0u64; k.state_slots()];
+        k.init_state(&mut state);
+        for (i, len) in [60, 90, 90, 60, 40].into_iter().enumerate() {
+            let mut p = PacketView::default();
+            p.ts = i as f64;
+            p.len = len;
+            p.dst_port = 443;
+            interp.update(&mut state, &p);
+        }
+        let flow = FlowView {
+            packet_count: 5,
+            ..FlowView::default()
+        };
+        let mut out = vec![0u64; k.out_cells()];
+        interp.finish(&mut state, &flow, &mut out);
+        k.drop_state(&mut state);
+        let ints: Vec<i64> = out.iter().map(|&c| c as i64).collect();
+        assert_eq!(ints[..2], [60, 2]);
+        assert_eq!(f64::from_bits(out[2]), 60.0);
+        assert_eq!(ints[3..], [443, 59]);
     }
 
     #[test]

@@ -259,12 +259,29 @@ struct Values {
     cap: usize,
     sorted: bool,
     has_nan: bool,
-    /// Whether `sum` and `m2` are those of the values as they are.
+    /// Whether `sum`, `m2` and the mode are those of the values as they are.
     moments: bool,
+    /// What is taken from the values in push order before they are first sorted
+    /// ([`values_keep`]), set when the list is made.
+    keep: u8,
     /// The values' sum, by numpy's pairwise summation in push order.
     sum: f64,
     /// The sum of the squared deviations from `sum / len`, likewise.
     m2: f64,
+    /// The most frequent value, the first seen among equals, when `keep` asks for it; valid
+    /// with `sum` and `m2` (the `moments` flag).
+    mode: f64,
+    /// How many times `mode` was pushed.
+    mode_count: u64,
+}
+
+/// What a value list keeps from its values in push order before they are first sorted: the
+/// last argument of [`jjc_values_push`], read when the list is made.
+pub mod values_keep {
+    /// The sum and the squared deviations ([`crate::ir::Helper::ValuesMoment`]).
+    pub const MOMENTS: i64 = 1;
+    /// The most frequent value and its count ([`crate::ir::Helper::ValuesMode`]).
+    pub const MODE: i64 = 2;
 }
 
 /// Where a value list's fields are, from the block's address, for the JIT's inline push
@@ -280,7 +297,7 @@ pub mod values_layout {
     pub const CAP: i32 = std::mem::offset_of!(Values, cap) as i32;
     /// Whether the values are sorted (a byte, 0 or 1).
     pub const SORTED: i32 = std::mem::offset_of!(Values, sorted) as i32;
-    /// Whether the header's sum and squared deviations are current (a byte, 0 or 1).
+    /// Whether the header's sum, squared deviations and mode are current (a byte, 0 or 1).
     pub const MOMENTS: i32 = std::mem::offset_of!(Values, moments) as i32;
     /// The first value (`f64`s follow the header).
     pub const DATA: i32 = size_of::<Values>() as i32;
@@ -298,9 +315,10 @@ impl Values {
         Some(layout.pad_to_align())
     }
 
-    /// A new, empty list with room for [`VALUES_FIRST_ROOM`] values; null if the allocator
-    /// has no memory (it aborts the process first, by default).
-    fn first() -> *mut Values {
+    /// A new, empty list with room for [`VALUES_FIRST_ROOM`] values, keeping what `keep`
+    /// ([`values_keep`]) asks; null if the allocator has no memory (it aborts the process
+    /// first, by default).
+    fn first(keep: i64) -> *mut Values {
         let Some(layout) = Values::layout(VALUES_FIRST_ROOM) else {
             return std::ptr::null_mut();
         };
@@ -315,8 +333,11 @@ impl Values {
                     sorted: false,
                     has_nan: false,
                     moments: false,
+                    keep: (keep & (values_keep::MOMENTS | values_keep::MODE)) as u8,
                     sum: 0.0,
                     m2: 0.0,
+                    mode: 0.0,
+                    mode_count: 0,
                 });
             }
         }
@@ -337,23 +358,57 @@ impl Values {
         }
     }
 
-    /// Keeps the list's sum and squared deviations in its header, computed from the values
-    /// in push order: called before the list is first sorted, so that they are those numpy
-    /// computes from the same values in the same order, whatever the finish asks first.
+    /// Keeps in the list's header what its `keep` asks (the sum and squared deviations, the
+    /// mode), computed from the values in push order: called before the list is first
+    /// sorted, so that they are those numpy computes from the same values in the same order,
+    /// and the mode is the first seen among equals, whatever the finish asks first.
     ///
     /// # Safety
     /// As [`Values::values`].
-    unsafe fn keep_moments(block: *mut Values) {
+    unsafe fn keep_push_order(block: *mut Values) {
+        /// Values a mode's copy of the push order keeps on the stack.
+        const ON_STACK: usize = 64;
         // SAFETY: per the contract.
         unsafe {
             if (*block).moments {
                 return;
             }
+            let keep = i64::from((*block).keep);
             let values = Values::values(block);
-            let (sum, m2) = numpy_sum_and_m2(values);
+            let (sum, m2) = if keep & values_keep::MOMENTS != 0 {
+                numpy_sum_and_m2(values)
+            } else {
+                (0.0, 0.0)
+            };
+            let (mode, mode_count) = if keep & values_keep::MODE != 0 {
+                // The list is sorted now rather than by its first percentile (a list keeps
+                // a mode only when a percentile sorts it): the mode is read from the sorted
+                // values, the push order consulted only between equally frequent ones.
+                let mut stack = [0.0; ON_STACK];
+                let mut heap = Vec::new();
+                let push_order: &[f64] = match stack.get_mut(..values.len()) {
+                    Some(copy) => {
+                        copy.copy_from_slice(values);
+                        copy
+                    }
+                    None => {
+                        heap.extend_from_slice(values);
+                        &heap
+                    }
+                };
+                if !(*block).sorted {
+                    sort_floats(values);
+                    (*block).sorted = true;
+                }
+                mode_of_sorted(values, push_order)
+            } else {
+                (0.0, 0)
+            };
             let header = &mut *block;
             header.sum = sum;
             header.m2 = m2;
+            header.mode = mode;
+            header.mode_count = mode_count;
             header.moments = true;
         }
     }
@@ -551,7 +606,7 @@ pub unsafe extern "C" fn jjc_regex_set(set: i64, ptr: i64, len: i64) -> i64 {
 ///
 /// # Safety
 /// `slot` is the address of a values slot.
-pub unsafe extern "C" fn jjc_values_push(slot: i64, value: f64, pred: i64) {
+pub unsafe extern "C" fn jjc_values_push(slot: i64, value: f64, pred: i64, keep: i64) {
     if pred == 0 {
         return;
     }
@@ -563,7 +618,7 @@ pub unsafe extern "C" fn jjc_values_push(slot: i64, value: f64, pred: i64) {
     unsafe {
         let mut block = *p as *mut Values;
         if block.is_null() {
-            block = Values::first();
+            block = Values::first(keep);
             if block.is_null() {
                 return;
             }
@@ -630,7 +685,7 @@ pub unsafe extern "C" fn jjc_values_percentile(slot: i64, p: f64) -> f64 {
             return f64::NAN;
         }
         if !(*block).sorted {
-            Values::keep_moments(block);
+            Values::keep_push_order(block);
             sort_floats(Values::values(block));
             (*block).sorted = true;
         }
@@ -654,13 +709,88 @@ pub unsafe extern "C" fn jjc_values_moment(slot: i64, which: i64) -> f64 {
         if block.is_null() {
             return 0.0;
         }
-        Values::keep_moments(block);
+        Values::keep_push_order(block);
         if which == 0 {
             (*block).sum
         } else {
             (*block).m2
         }
     }
+}
+
+/// [`Helper::ValuesMode`].
+///
+/// # Safety
+/// `slot` is the address of a values slot.
+pub unsafe extern "C" fn jjc_values_mode(slot: i64, which: i64) -> f64 {
+    let at = slot as *const u64;
+    if at.is_null() {
+        return 0.0;
+    }
+    // SAFETY: per the contract, the slot holds 0 or a live block made by the push. A list
+    // is sorted only after its mode is kept, so it is that of the push order.
+    unsafe {
+        let block = *at as *mut Values;
+        if block.is_null() {
+            return 0.0;
+        }
+        Values::keep_push_order(block);
+        if which == 0 {
+            (*block).mode
+        } else {
+            (*block).mode_count as f64
+        }
+    }
+}
+
+/// The most frequent of `values` (bit patterns compared, as `mode` compares words) and how
+/// many times it occurs, the first seen among equally frequent ones; `(0.0, 0)` when empty.
+#[cfg(test)]
+pub(crate) fn mode_of(values: &[f64]) -> (f64, u64) {
+    let mut sorted = values.to_vec();
+    sort_floats(&mut sorted);
+    mode_of_sorted(&sorted, values)
+}
+
+/// [`mode_of`] of `push_order`, given the same values sorted by [`sort_floats`] (equal
+/// values side by side, in `f64::total_cmp` order).
+fn mode_of_sorted(sorted: &[f64], push_order: &[f64]) -> (f64, u64) {
+    let run_at = |k: usize| {
+        let bits = sorted.get(k).map(|v| v.to_bits());
+        sorted.get(k..).map_or(0, |rest| {
+            rest.iter()
+                .take_while(|v| Some(v.to_bits()) == bits)
+                .count()
+        })
+    };
+    let (mut best, mut best_at, mut tied) = (0, 0, false);
+    let mut k = 0;
+    while k < sorted.len() {
+        let run = run_at(k);
+        if run > best {
+            (best, best_at, tied) = (run, k, false);
+        } else if run == best {
+            tied = true;
+        }
+        k += run.max(1);
+    }
+    let Some(&first) = sorted.get(best_at) else {
+        return (0.0, 0);
+    };
+    if !tied {
+        return (first, best as u64);
+    }
+    // Equally frequent values: the first pushed of them.
+    let count = |v: f64| {
+        let lo = sorted.partition_point(|w| w.total_cmp(&v).is_lt());
+        run_at(lo)
+    };
+    let winner = push_order
+        .iter()
+        .copied()
+        .find(|&v| count(v) == best)
+        .unwrap_or(first);
+    (winner, best as u64)
 }
 
 /// numpy's `np.sum(a)` of `values` and `np.sum((a - np.sum(a) / n) ** 2)`, bit for bit:
@@ -901,13 +1031,16 @@ pub fn helper_address(h: Helper) -> *const u8 {
     type I4 = unsafe extern "C" fn(i64, i64, i64, i64) -> i64;
     match h {
         Helper::RegexSet => jjc_regex_set as I3 as *const u8,
-        Helper::ValuesPush => jjc_values_push as unsafe extern "C" fn(i64, f64, i64) as *const u8,
+        Helper::ValuesPush => {
+            jjc_values_push as unsafe extern "C" fn(i64, f64, i64, i64) as *const u8
+        }
         Helper::ValuesPercentile => {
             jjc_values_percentile as unsafe extern "C" fn(i64, f64) -> f64 as *const u8
         }
         Helper::ValuesMoment => {
             jjc_values_moment as unsafe extern "C" fn(i64, i64) -> f64 as *const u8
         }
+        Helper::ValuesMode => jjc_values_mode as unsafe extern "C" fn(i64, i64) -> f64 as *const u8,
         Helper::SketchPush => {
             crate::sketch::jjc_sketch_push as unsafe extern "C" fn(i64, f64, f64, i64) as *const u8
         }
@@ -956,6 +1089,71 @@ pub fn helper_symbols() -> Vec<(&'static str, *const u8)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A list's mode and count as the mode buffer counts them (`ModePush`, `ModeGet`,
+    /// `ModeCount`): the reference the list's own mode must match.
+    fn counted_mode(values: &[f64]) -> (u64, u64) {
+        let mut slot = 0u64;
+        let s = &mut slot as *mut u64 as i64;
+        // SAFETY: a mode slot on the stack, freed below.
+        unsafe {
+            for v in values {
+                jjc_mode_push(s, v.to_bits() as i64, 0, 1);
+            }
+            let got = (jjc_mode_get(s, 0) as u64, jjc_mode_count(s) as u64);
+            free_buffer(BufferKind::Mode, slot);
+            got
+        }
+    }
+
+    #[test]
+    fn a_kept_list_gives_the_mode_of_its_push_order_even_after_a_sort() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for len in 0..200usize {
+            // Few distinct lengths, so that ties are common; a few signed zeros.
+            let values: Vec<f64> = (0..len)
+                .map(|i| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    match (x % 11, i % 17) {
+                        (_, 16) => -0.0,
+                        (0, _) => 0.0,
+                        (k, _) => (40 + k * 100) as f64,
+                    }
+                })
+                .collect();
+            let want = counted_mode(&values);
+            let (mode, n) = mode_of(&values);
+            assert_eq!((mode.to_bits(), n), want, "{len} values");
+            // The same from a kept list, asked before and after its first percentile.
+            for sort_first in [false, true] {
+                let mut slot = 0u64;
+                let s = &mut slot as *mut u64 as i64;
+                // SAFETY: a values slot on the stack, freed below.
+                unsafe {
+                    for &v in &values {
+                        jjc_values_push(s, v, 1, values_keep::MODE);
+                    }
+                    if sort_first {
+                        jjc_values_percentile(s, 50.0);
+                    }
+                    let got = (
+                        jjc_values_mode(s, 0).to_bits(),
+                        jjc_values_mode(s, 1) as u64,
+                    );
+                    assert_eq!(got, want, "{len} values, sorted first: {sort_first}");
+                    if len > 0 {
+                        let median = jjc_values_percentile(s, 50.0);
+                        let mut sorted = values.clone();
+                        sorted.sort_by(f64::total_cmp);
+                        assert_eq!(median, percentile_sorted(&sorted, 50.0));
+                    }
+                    free_buffer(BufferKind::Values, slot);
+                }
+            }
+        }
+    }
 
     #[test]
     fn floats_sort_as_total_cmp_sorts_them() {
@@ -1109,7 +1307,7 @@ mod tests {
             unsafe {
                 assert_eq!(jjc_values_moment(addr, 0), 0.0);
                 for &v in &values {
-                    jjc_values_push(addr, v, 1);
+                    jjc_values_push(addr, v, 1, values_keep::MOMENTS);
                 }
                 if ask_first {
                     assert_eq!(jjc_values_moment(addr, 1), m2);
@@ -1121,7 +1319,7 @@ mod tests {
                 assert_eq!(jjc_values_moment(addr, 0), sum);
                 assert_eq!(jjc_values_moment(addr, 1), m2);
                 // A push after a sort: the moments are those of the list as it now is.
-                jjc_values_push(addr, 1.0, 1);
+                jjc_values_push(addr, 1.0, 1, values_keep::MOMENTS);
                 let mut now = sorted.clone();
                 now.push(1.0);
                 assert_eq!(jjc_values_moment(addr, 0), numpy_sum_and_m2(&now).0);
@@ -1140,10 +1338,10 @@ mod tests {
         // SAFETY: `addr` is a values slot, freed below.
         unsafe {
             assert!(jjc_values_percentile(addr, 50.0).is_nan(), "no list yet");
-            jjc_values_push(addr, 5.0, 0);
+            jjc_values_push(addr, 5.0, 0, 0);
             assert_eq!(slot, 0, "a false predicate makes no list");
             for (i, &v) in pushed.iter().enumerate() {
-                jjc_values_push(addr, v, 1);
+                jjc_values_push(addr, v, 1, 0);
                 let block = slot as *mut Values;
                 assert_eq!((*block).len, i + 1);
                 assert!((*block).cap >= (*block).len);
@@ -1154,9 +1352,9 @@ mod tests {
             assert_eq!(jjc_values_percentile(addr, 50.0), 499.5);
             assert_eq!(jjc_values_percentile(addr, 100.0), 999.0);
             // Sorted once asked: a later push unsorts it, and the next percentile sorts again.
-            jjc_values_push(addr, -1.0, 1);
+            jjc_values_push(addr, -1.0, 1, 0);
             assert_eq!(jjc_values_percentile(addr, 0.0), -1.0);
-            jjc_values_push(addr, f64::NAN, 1);
+            jjc_values_push(addr, f64::NAN, 1, 0);
             assert!(jjc_values_percentile(addr, 50.0).is_nan());
             free_buffer(BufferKind::Values, slot);
         }
@@ -1186,14 +1384,14 @@ mod tests {
         // SAFETY: the slot is a values slot on the stack, freed below.
         unsafe {
             assert!(jjc_values_percentile(addr, 50.0).is_nan());
-            jjc_values_push(addr, 3.0, 1);
-            jjc_values_push(addr, 100.0, 0);
-            jjc_values_push(addr, 1.0, 1);
+            jjc_values_push(addr, 3.0, 1, 0);
+            jjc_values_push(addr, 100.0, 0, 0);
+            jjc_values_push(addr, 1.0, 1, 0);
             assert_eq!(jjc_values_percentile(addr, 50.0), 2.0);
-            jjc_values_push(addr, 2.0, 1);
+            jjc_values_push(addr, 2.0, 1, 0);
             assert_eq!(jjc_values_percentile(addr, 50.0), 2.0);
             assert_eq!(jjc_values_percentile(addr, 100.0), 3.0);
-            jjc_values_push(addr, f64::NAN, 1);
+            jjc_values_push(addr, f64::NAN, 1, 0);
             assert!(jjc_values_percentile(addr, 0.0).is_nan());
             free_buffer(BufferKind::Values, slot);
         }

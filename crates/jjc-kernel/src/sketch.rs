@@ -528,7 +528,7 @@ mod tests {
         // SAFETY: a values slot.
         unsafe {
             for v in values {
-                jjc_values_push(addr, *v, 1);
+                jjc_values_push(addr, *v, 1, 0);
             }
             jjc_values_percentile(addr, p)
         }
@@ -777,7 +777,7 @@ mod tests {
             let v = 1e-6 * 1e7f64.powf(u);
             // SAFETY: a values slot and a sketch slot.
             unsafe {
-                jjc_values_push(ea, v, 1);
+                jjc_values_push(ea, v, 1, 0);
                 jjc_sketch_push(sa, v, 0.01, 1);
             }
         }

@@ -625,9 +625,14 @@ impl Translator<'_, '_, '_> {
                     return Err(internal(self.kind(), "a guarded call outside its group"));
                 }
                 if helper == kir::Helper::ValuesPush
-                    && let [slot, value, pred] = args[..]
+                    && let [slot, value, pred, keep] = args[..]
                 {
-                    let args = [self.get(slot)?, self.get(value)?, self.get(pred)?];
+                    let args = [
+                        self.get(slot)?,
+                        self.get(value)?,
+                        self.get(pred)?,
+                        self.get(keep)?,
+                    ];
                     return self.values_push(args);
                 }
                 let fref = self.helper_ref(helper)?;
@@ -893,7 +898,7 @@ impl Translator<'_, '_, '_> {
     /// the value is not NaN (the store, the count and the two flags, as the helper does:
     /// `jjc_kernel::runtime::values_layout`), else a call of the helper, which makes, grows
     /// or marks the list. A push runs for most packets, and the call cost more than the push.
-    fn values_push(&mut self, [slot, value, pred]: [Value; 3]) -> Result<(), JitError> {
+    fn values_push(&mut self, [slot, value, pred, keep]: [Value; 4]) -> Result<(), JitError> {
         use jjc_kernel::runtime::values_layout as at;
         let fref = self.helper_ref(kir::Helper::ValuesPush)?;
         let [check_block, check_room, fast, slow, done] =
@@ -925,7 +930,7 @@ impl Translator<'_, '_, '_> {
         self.b.ins().jump(done, &[]);
         self.b.switch_to_block(slow);
         self.b.seal_block(slow);
-        self.b.ins().call(fref, &[slot, value, pred]);
+        self.b.ins().call(fref, &[slot, value, pred, keep]);
         self.b.ins().jump(done, &[]);
         self.b.switch_to_block(done);
         self.b.seal_block(done);

@@ -202,6 +202,7 @@ fn helper_memory(helper: Helper) -> HelperMemory {
         Helper::BytesPush => m(&[0], &[1], &[], Some(3), true),
         Helper::ValuesPercentile
         | Helper::ValuesMoment
+        | Helper::ValuesMode
         | Helper::SketchPercentile
         | Helper::ModeGet
         | Helper::ModeCount

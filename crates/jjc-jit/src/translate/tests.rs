@@ -920,7 +920,7 @@ fn state_loads_read_the_slot_before_it_is_written() {
     a.push(Inst::IToF { dst: x, a: one });
     a.push(Inst::Call {
         helper: Helper::ValuesPush,
-        args: vec![addr, x, one],
+        args: vec![addr, x, one, one],
         dst: None,
         guard: None,
     });
@@ -970,22 +970,29 @@ fn stores_under_a_guard_keep_or_take_their_value() {
 }
 
 /// The inline push and the helper's own push make the same list: made by the first push,
-/// grown by the helper when full, marked by a NaN, and unsorted again (its moments stale)
-/// after a push that follows a percentile; a push with a false predicate does nothing.
+/// grown by the helper when full, marked by a NaN, and unsorted again (its moments and mode
+/// stale) after a push that follows a percentile; a push with a false predicate does nothing.
 #[test]
 fn inline_value_pushes_make_the_list_the_helper_makes() {
     use jjc_abi::kernel::packet_offsets as o;
     use jjc_kernel::runtime::{
-        BufferKind, free_buffer, jjc_values_moment, jjc_values_percentile, jjc_values_push,
+        BufferKind, free_buffer, jjc_values_mode, jjc_values_moment, jjc_values_percentile,
+        jjc_values_push, values_keep,
     };
     let mut a = Asm::new(FunctionKind::Update);
     let ts = a.pkt(o::TS, Load::F64);
     let port = a.pkt(o::DST_PORT, Load::U16);
     let addr = a.reg(MTy::I64);
     a.push(Inst::SlotAddr { dst: addr, slot: 0 });
+    let keep = a.reg(MTy::I64);
+    let keep_all = values_keep::MOMENTS | values_keep::MODE;
+    a.push(Inst::IConst {
+        dst: keep,
+        value: keep_all,
+    });
     a.push(Inst::Call {
         helper: Helper::ValuesPush,
-        args: vec![addr, ts, port],
+        args: vec![addr, ts, port, keep],
         dst: None,
         guard: None,
     });
@@ -1000,20 +1007,30 @@ fn inline_value_pushes_make_the_list_the_helper_makes() {
         // SAFETY: as above.
         unsafe { jjc_values_moment(slot.as_mut_ptr() as i64, 0) }.to_bits()
     };
+    let mode = |slot: &mut [u64; 1]| {
+        // SAFETY: as above.
+        unsafe {
+            (
+                jjc_values_mode(slot.as_mut_ptr() as i64, 0).to_bits(),
+                jjc_values_mode(slot.as_mut_ptr() as i64, 1).to_bits(),
+            )
+        }
+    };
     let push = |jit: &mut [u64; 1], helper: &mut [u64; 1], ts: f64, port: u16| {
         let mut pkt = PacketView::default();
         pkt.ts = ts;
         pkt.dst_port = port;
         run_update(&code, jit, &pkt);
         // SAFETY: the slot holds a values list or 0.
-        unsafe { jjc_values_push(helper.as_mut_ptr() as i64, ts, i64::from(port)) };
+        unsafe { jjc_values_push(helper.as_mut_ptr() as i64, ts, i64::from(port), keep_all) };
     };
     for i in 0..40u16 {
         // Every third packet's predicate is false. Asked after every push, so that most
         // pushes follow a sort and a sum: the push must mark the list unsorted, its sum stale.
-        push(&mut jit, &mut helper, f64::from(40 - i) * 0.25, i % 3);
+        push(&mut jit, &mut helper, f64::from((40 - i) % 7) * 0.25, i % 3);
         if i % 2 == 0 {
             assert_eq!(sum(&mut jit), sum(&mut helper), "push {i}");
+            assert_eq!(mode(&mut jit), mode(&mut helper), "push {i}");
         }
         assert_eq!(pct(&mut jit, 50.0), pct(&mut helper, 50.0), "push {i}");
         assert_eq!(sum(&mut jit), sum(&mut helper), "push {i}");
@@ -1023,6 +1040,7 @@ fn inline_value_pushes_make_the_list_the_helper_makes() {
         assert_eq!(pct(&mut jit, p), pct(&mut helper, p), "p{p}");
     }
     assert_eq!(sum(&mut jit), sum(&mut helper));
+    assert_eq!(mode(&mut jit), mode(&mut helper));
     push(&mut jit, &mut helper, f64::NAN, 1);
     assert!(f64::from_bits(pct(&mut jit, 50.0)).is_nan());
     // SAFETY: both slots hold lists the pushes made, each freed once.

@@ -533,8 +533,19 @@ impl Gen<'_, '_> {
     /// An aggregate whose value has type `ty` (int, float or bool).
     fn aggregate(&mut self, ty: Ty) -> String {
         match ty {
-            Ty::Int => match self.c.pick(13) {
+            Ty::Int => match self.c.pick(14) {
                 0 => format!("count({})", self.filter().trim_start()),
+                13 => {
+                    // The mode of a field whose floats a median keeps: taken from the list.
+                    let x = self
+                        .c
+                        .one_of(&["pkt.len", "pkt.payload_len", "pkt.dst_port"]);
+                    let f = self.c.one_of(&["mode", "mode_count"]);
+                    let w = self.filter();
+                    format!(
+                        "(({f}({x}{w}) ?? (-7)) + (if (median({x}{w}) ?? 0.0) > 100.0 then 1 else 0))"
+                    )
+                }
                 1 => {
                     let x = self.pexpr(Ty::Bool, 3);
                     format!("count({x}{})", self.filter())

@@ -116,6 +116,35 @@ fn the_generator_makes_checked_programs_that_use_the_whole_language() {
     ] {
         assert!(all.contains(needle), "no generated program uses `{needle}`");
     }
+    // Kernels with the lowerings that only some shapes reach: a mode taken from a kept list,
+    // and `finish` helpers called only in the arm that needs them.
+    let kernels: Vec<jjc_kernel::Kernel> = programs
+        .iter()
+        .filter_map(|p| check(p).ok())
+        .filter_map(|lib| kernel_of_files(&lib).ok())
+        .collect();
+    let with = |found: &dyn Fn(&jjc_kernel::ir::Inst) -> bool| {
+        kernels
+            .iter()
+            .filter(|k| k.finish_program().insts.iter().any(found))
+            .count()
+    };
+    use jjc_kernel::ir::{Helper, Inst};
+    let list_modes = with(&|i| {
+        matches!(
+            i,
+            Inst::Call {
+                helper: Helper::ValuesMode,
+                ..
+            }
+        )
+    });
+    let guarded = with(&|i| matches!(i, Inst::Call { guard: Some(_), .. }));
+    assert!(
+        list_modes >= 5,
+        "{list_modes} kernels take a mode from a list"
+    );
+    assert!(guarded >= 5, "{guarded} kernels guard finish calls");
 }
 
 #[test]
