@@ -201,6 +201,7 @@ impl CellWriter<'_> {
 
 // Writing into a Vec cannot fail: the `io::Result`s below are always `Ok`.
 impl CellSink for CellWriter<'_> {
+    #[inline]
     fn bool(&mut self, value: bool) {
         if self.begin(ColumnType::Bool) {
             if self.is_binary() {
@@ -212,6 +213,7 @@ impl CellSink for CellWriter<'_> {
         }
     }
 
+    #[inline]
     fn int(&mut self, value: i64) {
         if self.begin(ColumnType::Int) {
             if self.is_binary() {
@@ -222,6 +224,7 @@ impl CellSink for CellWriter<'_> {
         }
     }
 
+    #[inline]
     fn float(&mut self, value: f64) {
         if self.begin(ColumnType::Float) {
             if self.is_binary() {

@@ -81,6 +81,13 @@ pub(crate) fn write_float(out: &mut Vec<u8>, value: f64) {
         write_int(out, whole);
         return out.extend_from_slice(b".0");
     }
+    write_fraction(out, value);
+}
+
+/// [`write_float`] of a value that is not an integer in the fast path's range: apart, so that
+/// the integral path stays small enough to inline into the loop over a row's cells.
+#[inline(never)]
+fn write_fraction(out: &mut Vec<u8>, value: f64) {
     if value.is_nan() {
         return out.extend_from_slice(b"nan");
     }
